@@ -1,0 +1,20 @@
+"""Attention and attention-gradient instances and their backends (MATH.md sections 1-3).
+
+    attention(inst, method="exact"|"poly", backend="numpy"|"torch", eps=None, device=None, dtype=None)
+    loss_gradient(inst, ...)
+    plan(inst, method="poly", eps=...)
+"""
+
+from sethlab.attention.api import attention, loss_gradient, plan
+from sethlab.attention.instances import AttentionInstance, GradientInstance
+from sethlab.attention.results import AttentionResult, GradientResult
+
+__all__ = [
+    "AttentionInstance",
+    "GradientInstance",
+    "AttentionResult",
+    "GradientResult",
+    "attention",
+    "loss_gradient",
+    "plan",
+]

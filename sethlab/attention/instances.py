@@ -1,0 +1,198 @@
+"""Attention (AAttC) and attention-loss-gradient (AAttLGC) instances, MATH.md sections 1-2.
+
+Frozen, validated containers of float64 matrices with the bounds the theorems
+are stated in (‖Q‖∞, ‖K‖∞, ‖A1 X‖∞, ‖A2‖∞ and the score range R of MATH.md 3.1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from sethlab._arrays import as_matrix, max_abs
+from sethlab.errors import InvalidInstance
+
+
+def score_range(q: np.ndarray, k: np.ndarray) -> float:
+    """The smallest provable R with |⟨q_i, k_j⟩/d| <= R for all i, j (MATH.md 3.1).
+
+    Minimum of Hölder bounds: ‖q‖∞‖k‖₁/d, ‖q‖₁‖k‖∞/d and ‖q‖₂‖k‖₂/d (the
+    plain B_q·B_k is never smaller than the first two).
+    """
+    d = q.shape[1]
+    aq, ak = np.abs(q), np.abs(k)
+    candidates = (
+        float(aq.max()) * float(ak.sum(axis=1).max()) / d,
+        float(aq.sum(axis=1).max()) * float(ak.max()) / d,
+        float(np.sqrt(np.einsum("ij,ij->i", q, q).max()))
+        * float(np.sqrt(np.einsum("ij,ij->i", k, k).max()))
+        / d,
+    )
+    return min(candidates)
+
+
+def _require(cond: bool, message: str) -> None:
+    if not cond:
+        raise InvalidInstance(message)
+
+
+def _shape_repr(obj, fields) -> str:
+    parts = ", ".join(f"{f}={getattr(obj, f).shape[0]}x{getattr(obj, f).shape[1]}" for f in fields)
+    return f"{type(obj).__name__}({parts})"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class AttentionInstance:
+    """Att(Q, K, V) = D⁻¹ exp(QKᵀ/d) V with Q: nq×d, K: nk×d, V: nk×dv (MATH.md 1)."""
+
+    Q: np.ndarray
+    K: np.ndarray
+    V: np.ndarray
+
+    def __post_init__(self):
+        for name in ("Q", "K", "V"):
+            object.__setattr__(self, name, as_matrix(getattr(self, name), name))
+        _require(
+            self.K.shape[1] == self.Q.shape[1],
+            f"K: has {self.K.shape[1]} columns but Q has {self.Q.shape[1]} (queries and keys share d)",
+        )
+        _require(
+            self.V.shape[0] == self.K.shape[0],
+            f"V: has {self.V.shape[0]} rows but K has {self.K.shape[0]} (one value row per key)",
+        )
+
+    def __repr__(self) -> str:
+        return _shape_repr(self, ("Q", "K", "V"))
+
+    nq = property(lambda self: self.Q.shape[0], doc="number of queries")
+    nk = property(lambda self: self.K.shape[0], doc="number of keys")
+    d = property(lambda self: self.Q.shape[1], doc="query/key dimension (scores are scaled by 1/d)")
+    dv = property(lambda self: self.V.shape[1], doc="value dimension")
+
+    @cached_property
+    def bound_Q(self) -> float:
+        """‖Q‖∞."""
+        return max_abs(self.Q)
+
+    @cached_property
+    def bound_K(self) -> float:
+        """‖K‖∞."""
+        return max_abs(self.K)
+
+    @cached_property
+    def bound_V(self) -> float:
+        """‖V‖∞ (enters the forward error bound of MATH.md 3.3)."""
+        return max_abs(self.V)
+
+    @property
+    def bound(self) -> float:
+        """The entry bound B of AAttC: max(‖Q‖∞, ‖K‖∞)."""
+        return max(self.bound_Q, self.bound_K)
+
+    @cached_property
+    def score_range(self) -> float:
+        """R: every score ⟨q_i, k_j⟩/d lies in [−R, R] (MATH.md 3.1)."""
+        return score_range(self.Q, self.K)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class GradientInstance:
+    """The loss L(X) = ½‖D⁻¹exp(A1 X A2ᵀ/d) A3 Y − E‖_F² at the point X (MATH.md 2).
+
+    Shapes: A1 nq×d, A2 nk×d, A3 nk×m, E nq×dv, X d×d, Y m×dv.
+    """
+
+    A1: np.ndarray
+    A2: np.ndarray
+    A3: np.ndarray
+    E: np.ndarray
+    X: np.ndarray
+    Y: np.ndarray
+
+    def __post_init__(self):
+        for name in ("A1", "A2", "A3", "E", "X", "Y"):
+            object.__setattr__(self, name, as_matrix(getattr(self, name), name))
+        nq, d = self.A1.shape
+        nk = self.A2.shape[0]
+        _require(self.A2.shape[1] == d, f"A2: has {self.A2.shape[1]} columns but A1 has {d}")
+        _require(self.X.shape == (d, d), f"X: must be {d}x{d} (d = columns of A1), got {self.X.shape}")
+        _require(self.A3.shape[0] == nk, f"A3: has {self.A3.shape[0]} rows but A2 has {nk}")
+        _require(
+            self.Y.shape[0] == self.A3.shape[1],
+            f"Y: has {self.Y.shape[0]} rows but A3 has {self.A3.shape[1]} columns",
+        )
+        _require(
+            self.E.shape == (nq, self.Y.shape[1]),
+            f"E: must be {nq}x{self.Y.shape[1]} (rows of A1 x columns of Y), got {self.E.shape}",
+        )
+
+    def __repr__(self) -> str:
+        return _shape_repr(self, ("A1", "A2", "A3", "E", "X", "Y"))
+
+    nq = property(lambda self: self.A1.shape[0], doc="number of query rows")
+    nk = property(lambda self: self.A2.shape[0], doc="number of key rows")
+    d = property(lambda self: self.A1.shape[1], doc="dimension of X (scores are scaled by 1/d)")
+    m = property(lambda self: self.A3.shape[1], doc="columns of A3 (rows of Y)")
+    dv = property(lambda self: self.Y.shape[1], doc="output dimension")
+
+    @cached_property
+    def A1X(self) -> np.ndarray:
+        """A1 X, the effective queries."""
+        out = self.A1 @ self.X
+        out.flags.writeable = False
+        return out
+
+    @cached_property
+    def h(self) -> np.ndarray:
+        """h = A3 Y, the effective values (MATH.md 2.1)."""
+        out = self.A3 @ self.Y
+        out.flags.writeable = False
+        return out
+
+    @cached_property
+    def bound_A1X(self) -> float:
+        """‖A1 X‖∞ (the bound AS24 places on the queries)."""
+        return max_abs(self.A1X)
+
+    @cached_property
+    def bound_A2(self) -> float:
+        """‖A2‖∞."""
+        return max_abs(self.A2)
+
+    @cached_property
+    def bound_A1(self) -> float:
+        """‖A1‖∞ (enters the gradient error bound of MATH.md 3.4)."""
+        return max_abs(self.A1)
+
+    @cached_property
+    def bound_h(self) -> float:
+        """‖A3 Y‖∞."""
+        return max_abs(self.h)
+
+    @cached_property
+    def bound_E(self) -> float:
+        """‖E‖∞."""
+        return max_abs(self.E)
+
+    @property
+    def bound(self) -> float:
+        """The entry bound B of AAttLGC: max(‖A1 X‖∞, ‖A2‖∞)."""
+        return max(self.bound_A1X, self.bound_A2)
+
+    @cached_property
+    def score_range(self) -> float:
+        """R: every score ⟨(A1X)_i, (A2)_j⟩/d lies in [−R, R] (MATH.md 3.1)."""
+        return score_range(self.A1X, self.A2)
+
+    def forward_instance(self) -> AttentionInstance:
+        """The attention instance (A1 X, A2, A3 Y) whose output is S h."""
+        return AttentionInstance(self.A1X, self.A2, self.h)
+
+    def loss(self, **options) -> float:
+        """L(X), computed exactly by the streaming engine (options as for `loss_gradient`)."""
+        from sethlab.attention.api import attention
+
+        out = attention(self.forward_instance(), **options).output
+        return 0.5 * float(np.sum((out - self.E) ** 2))

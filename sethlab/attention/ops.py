@@ -1,0 +1,227 @@
+"""Array backends (numpy, torch on any device) behind one small interface.
+
+The exact and polynomial engines are written once against `Ops`; each backend
+supplies matrix products, in-place elementwise passes and transfers (DESIGN.md
+"Backends"). numpy runs its elementwise passes on a small thread pool, since
+numpy ufuncs are single-threaded and, for small d, the n² exponentials are
+the bottleneck (MATH.md 2.2).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from sethlab.errors import BackendUnavailable, InvalidInstance
+
+BACKENDS = ("numpy", "torch")
+_DTYPES = {"float64": np.float64, "float32": np.float32}
+
+
+def _dtype_name(dtype) -> str:
+    if dtype is None:
+        return "float64"
+    name = getattr(dtype, "__name__", None) or str(dtype)
+    name = name.replace("torch.", "").replace("numpy.", "")
+    if name in ("double", "float64", "f8", "<f8"):
+        return "float64"
+    if name in ("float", "float32", "f4", "<f4", "single"):
+        return "float32"
+    raise InvalidInstance(f"dtype: must be float64 or float32, got {dtype!r}")
+
+
+class NumpyOps:
+    """numpy on the CPU; elementwise passes split over row chunks on `threads` threads."""
+
+    name = "numpy"
+
+    def __init__(self, dtype="float64", threads: int | None = None):
+        self.dtype_name = _dtype_name(dtype)
+        self.dtype = _DTYPES[self.dtype_name]
+        self.device = "cpu"
+        self.threads = max(1, threads if threads is not None else min(os.cpu_count() or 1, 8))
+        self._pool = _pool(self.threads) if self.threads > 1 else None
+
+    # transfers
+    def asarray(self, a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(a, dtype=self.dtype)
+
+    def to_numpy(self, x) -> np.ndarray:
+        return np.asarray(x, dtype=np.float64)
+
+    def empty(self, shape):
+        return np.empty(shape, dtype=self.dtype)
+
+    def zeros(self, shape):
+        return np.zeros(shape, dtype=self.dtype)
+
+    def ones(self, shape):
+        return np.ones(shape, dtype=self.dtype)
+
+    def hstack(self, parts):
+        return np.hstack(parts)
+
+    def matmul(self, a, b, out=None):
+        return np.matmul(a, b, out=out)
+
+    def sum_all(self, x) -> float:
+        return float(np.sum(x))
+
+    def eps(self) -> float:
+        return float(np.finfo(self.dtype).eps)
+
+    def synchronize(self) -> None:
+        pass
+
+    # elementwise passes over a b×nk block, in place
+    def _rows(self, fn, *arrays):
+        n = arrays[0].shape[0]
+        if self._pool is None or arrays[0].size < 1 << 16 or n < 2:
+            fn(*arrays)
+            return
+        k = min(self.threads, n)
+        cuts = [n * i // k for i in range(k + 1)]
+        futures = [
+            self._pool.submit(fn, *(a[lo:hi] for a in arrays)) for lo, hi in zip(cuts, cuts[1:]) if hi > lo
+        ]
+        for f in futures:
+            f.result()
+
+    def shifted_exp_(self, x):
+        """x ← exp(x − rowmax(x)) in place (the row-max subtraction of MATH.md 0)."""
+
+        def work(blk):
+            m = blk.max(axis=1, keepdims=True)
+            np.subtract(blk, m, out=blk)
+            np.exp(blk, out=blk)
+
+        self._rows(work, x)
+        return x
+
+    def mul_(self, x, y):
+        """x ← x ∘ y in place."""
+        self._rows(lambda a, b: np.multiply(a, b, out=a), x, y)
+        return x
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    if threads not in _POOLS:
+        _POOLS[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sethlab")
+    return _POOLS[threads]
+
+
+def _import_torch():
+    try:
+        import torch
+    except ImportError:
+        raise BackendUnavailable(
+            "backend: 'torch' needs PyTorch, which is not installed (pip install 'sethlab[torch]')"
+        ) from None
+    return torch
+
+
+class TorchOps:
+    """torch on any device; torch's own kernels parallelize the elementwise passes."""
+
+    name = "torch"
+
+    def __init__(self, dtype="float64", device=None):
+        torch = _import_torch()
+        self.torch = torch
+        self.dtype_name = _dtype_name(dtype)
+        self.dtype = getattr(torch, self.dtype_name)
+        try:
+            dev = torch.device(device if device is not None else "cpu")
+        except (RuntimeError, TypeError) as exc:
+            raise InvalidInstance(f"device: {device!r} is not a torch device ({exc})") from None
+        if dev.type == "cuda":
+            if not torch.cuda.is_available():
+                raise BackendUnavailable(f"device: {device!r} requested but CUDA is not available here")
+            if dev.index is not None and dev.index >= torch.cuda.device_count():
+                raise BackendUnavailable(
+                    f"device: {device!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist"
+                )
+        elif dev.type == "mps":
+            if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+                raise BackendUnavailable(f"device: {device!r} requested but MPS is not available here")
+            if self.dtype_name == "float64":
+                raise BackendUnavailable("dtype: MPS has no float64; pass dtype='float32'")
+        elif dev.type != "cpu":
+            raise BackendUnavailable(f"device: {device!r} is not supported (use 'cpu', 'cuda' or 'cuda:N')")
+        self.device = dev
+
+    def asarray(self, a):
+        a = np.ascontiguousarray(a)
+        if not a.flags.writeable:  # torch refuses to alias read-only memory
+            a = a.copy()
+        return self.torch.as_tensor(a, dtype=self.dtype, device=self.device)
+
+    def to_numpy(self, x) -> np.ndarray:
+        return x.detach().to("cpu", self.torch.float64).numpy()
+
+    def empty(self, shape):
+        return self.torch.empty(shape, dtype=self.dtype, device=self.device)
+
+    def zeros(self, shape):
+        return self.torch.zeros(shape, dtype=self.dtype, device=self.device)
+
+    def ones(self, shape):
+        return self.torch.ones(shape, dtype=self.dtype, device=self.device)
+
+    def hstack(self, parts):
+        return self.torch.hstack(parts)
+
+    def matmul(self, a, b, out=None):
+        return self.torch.matmul(a, b, out=out)
+
+    def sum_all(self, x) -> float:
+        return float(self.torch.sum(x))
+
+    def eps(self) -> float:
+        return float(self.torch.finfo(self.dtype).eps)
+
+    def synchronize(self) -> None:
+        if self.device.type == "cuda":
+            self.torch.cuda.synchronize(self.device)
+
+    def shifted_exp_(self, x):
+        x.sub_(x.amax(dim=1, keepdim=True))
+        return x.exp_()
+
+    def mul_(self, x, y):
+        return x.mul_(y)
+
+
+def get_ops(backend: str = "numpy", device=None, dtype=None):
+    """The `Ops` for a backend name, device and dtype; bad names raise InvalidInstance."""
+    if backend == "numpy":
+        if device not in (None, "cpu"):
+            raise InvalidInstance(f"device: {device!r} needs backend='torch' (numpy runs on the CPU only)")
+        return NumpyOps(dtype)
+    if backend == "torch":
+        return TorchOps(dtype, device)
+    raise InvalidInstance(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
+
+
+class Timer:
+    """Wall-clock seconds of a block, synchronizing the device at both ends."""
+
+    def __init__(self, ops):
+        self.ops = ops
+        self.seconds = 0.0
+
+    def __enter__(self):
+        self.ops.synchronize()
+        self._t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.ops.synchronize()
+        self.seconds = time.perf_counter() - self._t0
+        return False
