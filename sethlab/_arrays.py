@@ -32,6 +32,11 @@ def as_matrix(value, field: str, *, dtype=np.float64) -> np.ndarray:
     values, NaN and infinities are refused with the position of the first bad entry.
     """
     arr = to_numpy(value, field)
+    if arr.dtype == object and arr.size and all(isinstance(v, (int, float, bool, np.number)) for v in arr.flat):
+        try:  # e.g. Python ints too large for int64
+            arr = arr.astype(np.float64)
+        except OverflowError:
+            raise InvalidInstance(f"{field}: an entry is too large for float64 (entries must be finite)") from None
     if arr.dtype == object or arr.dtype.kind in "USVOMm":
         raise InvalidInstance(f"{field}: entries must be real numbers, got dtype {arr.dtype}")
     if arr.dtype.kind == "c":

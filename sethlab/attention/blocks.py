@@ -7,7 +7,7 @@ from sethlab.errors import InvalidInstance
 # Elements of one b×nk work buffer: 2^20 (8 MiB in float64) keeps a block in the
 # last-level cache while each matrix product is still large enough to run at full rate.
 DEFAULT_BLOCK_ELEMENTS = 1 << 20
-MIN_BLOCK_ROWS = 32
+MIN_BLOCK_ROWS = 64
 
 
 def block_rows(nq: int, width: int, block_size: int | None = None) -> int:
