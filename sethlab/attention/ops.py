@@ -106,6 +106,15 @@ class NumpyOps:
         self._rows(lambda a, b: np.multiply(a, b, out=a), x, y)
         return x
 
+    # --- polynomial-method engine (sethlab.attention.poly, MATH.md 3) ---
+    def mul_into(self, x, y, out):
+        """out ← x ∘ y (broadcasting), written into an existing array (monomial features, MATH.md 3.2)."""
+        return np.multiply(x, y, out=out)
+
+    def memory_available(self) -> int | None:
+        """Bytes this device can still allocate (None: the caller reads host memory)."""
+        return None
+
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 
@@ -196,6 +205,17 @@ class TorchOps:
 
     def mul_(self, x, y):
         return x.mul_(y)
+
+    # --- polynomial-method engine (sethlab.attention.poly, MATH.md 3) ---
+    def mul_into(self, x, y, out):
+        """out ← x ∘ y (broadcasting), written into an existing tensor (monomial features, MATH.md 3.2)."""
+        return self.torch.mul(x, y, out=out)
+
+    def memory_available(self) -> int | None:
+        """Free bytes on a CUDA device; None on the CPU (the caller reads host memory)."""
+        if self.device.type == "cuda":
+            return int(self.torch.cuda.mem_get_info(self.device)[0])
+        return None
 
 
 def get_ops(backend: str = "numpy", device=None, dtype=None):
