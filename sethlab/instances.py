@@ -1,0 +1,137 @@
+"""Instance types of the classic chain: OV and Gap-Hamming (MATH.md 4.1, 4.2, 5.2).
+
+Frozen dataclasses validated in ``__post_init__``; inputs may be numpy arrays,
+nested lists or torch tensors and are stored as read-only uint8 numpy arrays.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from sethlab._arrays import to_numpy
+from sethlab.errors import InvalidInstance
+
+__all__ = ["OVInstance", "HammingInstance", "binary_matrix", "far_radius"]
+
+
+def binary_matrix(value, field: str) -> np.ndarray:
+    """Validate a 0/1 matrix (rows = vectors) and return a read-only uint8 copy."""
+    arr = to_numpy(value, field)
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise InvalidInstance(f"{field}: entries must be numeric 0/1, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise InvalidInstance(f"{field}: must be a 2-D matrix (one row per vector), got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise InvalidInstance(f"{field}: empty side (no vectors)")
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        i, j = np.argwhere(np.isnan(arr))[0]
+        raise InvalidInstance(f"{field}: NaN at ({i}, {j}) (entries must be 0 or 1)")
+    bad = (arr != 0) & (arr != 1)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise InvalidInstance(f"{field}: entries must be 0 or 1, found {arr[i, j].item()!r} at ({i}, {j})")
+    out = np.ascontiguousarray(arr, dtype=np.uint8).copy()
+    out.setflags(write=False)
+    return out
+
+
+def _pair(A, B) -> tuple[np.ndarray, np.ndarray]:
+    A, B = binary_matrix(A, "A"), binary_matrix(B, "B")
+    if A.shape[1] != B.shape[1]:
+        raise InvalidInstance(f"B: dimension {B.shape[1]} differs from A's dimension {A.shape[1]}")
+    return A, B
+
+
+@dataclass(frozen=True, eq=False)
+class OVInstance:
+    """Orthogonal Vectors: is there ``(i, j)`` with ``<A[i], B[j]> = 0``? (MATH.md 4.1)
+
+    The sides may have different sizes; both have dimension ``d`` (``d = 0`` is
+    allowed: the image of the empty formula, where every pair is orthogonal).
+    """
+
+    A: np.ndarray
+    B: np.ndarray
+
+    def __post_init__(self):
+        A, B = _pair(self.A, self.B)
+        object.__setattr__(self, "A", A)
+        object.__setattr__(self, "B", B)
+
+    @property
+    def nA(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def nB(self) -> int:
+        return self.B.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.A.shape[1]
+
+
+def far_radius(t: int, gap: float) -> int:
+    """Smallest integer distance that counts as far: ``ceil((1+gap)·t)`` (MATH.md 5.2).
+
+    A relative tolerance of 1e-9 keeps a product that is an integer in exact
+    arithmetic (``gap = 1/(d0+1)``, ``t = d0+1``) from being pushed one up by rounding.
+    """
+    x = (1.0 + gap) * t
+    r = round(x)
+    return int(r) if abs(x - r) <= 1e-9 * max(1.0, x) else math.ceil(x)
+
+
+@dataclass(frozen=True, eq=False)
+class HammingInstance:
+    """Gap-Hamming close pair (MATH.md 5.2): YES if some pair has distance ``< t``;
+    NO if every pair has distance ``>= ceil((1+gap)·t)`` (``far``); anything
+    between violates the promise. The 3-bit gadget of MATH.md 4.2 produces these.
+    """
+
+    A: np.ndarray
+    B: np.ndarray
+    t: int
+    gap: float
+
+    def __post_init__(self):
+        A, B = _pair(self.A, self.B)
+        t, gap = self.t, self.gap
+        if isinstance(t, bool) or not isinstance(t, numbers.Real):
+            raise InvalidInstance(f"t: must be an integer radius, got {t!r}")
+        if isinstance(t, numbers.Integral) or (math.isfinite(float(t)) and float(t).is_integer()):
+            t = int(t)
+        else:
+            raise InvalidInstance(f"t: must be an integer radius, got {t!r}")
+        if t < 1:
+            raise InvalidInstance(f"t: must be >= 1 (distance < t must be possible), got {t}")
+        if isinstance(gap, bool) or not isinstance(gap, numbers.Real):
+            raise InvalidInstance(f"gap: must be a positive number, got {gap!r}")
+        gap = float(gap)
+        if math.isnan(gap) or math.isinf(gap) or gap <= 0:
+            raise InvalidInstance(f"gap: must be a finite number > 0, got {gap!r}")
+        object.__setattr__(self, "A", A)
+        object.__setattr__(self, "B", B)
+        object.__setattr__(self, "t", t)
+        object.__setattr__(self, "gap", gap)
+
+    @property
+    def nA(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def nB(self) -> int:
+        return self.B.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.A.shape[1]
+
+    @property
+    def far(self) -> int:
+        """Distance from which a pair counts as far: ``ceil((1+gap)·t)``."""
+        return far_radius(self.t, self.gap)
