@@ -1,0 +1,14 @@
+"""The answer of an exact decision solver (DESIGN.md, "Problem")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Answer:
+    """``yes``: the decision; ``witness``: a certificate for YES (None for NO)."""
+
+    yes: bool
+    witness: Any = None
