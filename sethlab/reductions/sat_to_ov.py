@@ -1,0 +1,101 @@
+"""CNF-SAT → OV by split and list (Williams 2005; MATH.md 4.1).
+
+Variables ``1..n1`` (``n1 = ⌈N/2⌉``) form ``X1``, the rest ``X2``. Row ``α`` of
+``A`` is the assignment of ``X1`` whose bit ``k`` sets variable ``k+1``; row
+``β`` of ``B`` sets variable ``n1+k+1`` from bit ``k``. ``A[α, c] = 1`` iff ``α``
+makes no literal of clause ``c`` true, so ``<A[α], B[β]> = 0`` iff ``α ∪ β``
+satisfies the formula. Built clause by clause over all ``2^{n1}`` rows at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sethlab.cnf import as_cnf
+from sethlab.errors import InvalidInstance
+from sethlab.instances import OVInstance
+from sethlab.solvers.sat import assignment_values
+
+__all__ = ["SatToOVImage", "sat_to_ov", "half_vectors", "forward_witness", "backward_witness"]
+
+MAX_HALF_VARS = 26  # 2^26 rows per side is the most this vectorized build attempts
+
+
+@dataclass(frozen=True, eq=False)
+class SatToOVImage:
+    """The OV image of a formula and the split that produced it."""
+
+    instance: OVInstance
+    nvars: int          # N
+    left_vars: int      # n1 = ⌈N/2⌉: variables 1..n1 index the rows of A
+    clauses: tuple      # the source clauses, in column order
+
+    @property
+    def right_vars(self) -> int:
+        return self.nvars - self.left_vars
+
+
+def half_vectors(clauses, first_var: int, nvars: int) -> np.ndarray:
+    """The ``2^nvars × m`` 0/1 matrix for the variables ``first_var .. first_var+nvars−1``."""
+    if nvars > MAX_HALF_VARS:
+        raise InvalidInstance(f"formula: {nvars} variables on one side exceed the limit {MAX_HALF_VARS}")
+    rows = np.arange(1 << nvars, dtype=np.int64)
+    out = np.ones((len(clauses), rows.shape[0]), dtype=np.uint8)  # column c of the result = row c here
+    bit_cache: dict[int, np.ndarray] = {}
+    for c, clause in enumerate(clauses):
+        col = out[c]
+        for lit in clause:
+            k = abs(lit) - first_var
+            if not 0 <= k < nvars:
+                continue  # a literal of the other half is not set by this half
+            bits = bit_cache.get(k)
+            if bits is None:
+                bits = bit_cache[k] = ((rows >> k) & 1).astype(np.uint8)
+            col &= (1 - bits) if lit > 0 else bits  # stays 1 only where the literal is false
+    return np.ascontiguousarray(out.T)
+
+
+def sat_to_ov(formula) -> SatToOVImage:
+    """Apply the reduction: a formula (CNF, clause list or DIMACS path) → ``SatToOVImage``."""
+    cnf = as_cnf(formula)
+    n = cnf.nv
+    n1 = (n + 1) // 2
+    clauses = tuple(tuple(c) for c in cnf.clauses)
+    A = half_vectors(clauses, 1, n1)
+    B = half_vectors(clauses, n1 + 1, n - n1)
+    return SatToOVImage(OVInstance(A, B), n, n1, clauses)
+
+
+def _satisfied(image: SatToOVImage, value: list[bool]) -> int | None:
+    """Index of the first clause ``value`` falsifies, or None."""
+    for c, clause in enumerate(image.clauses):
+        if not any(value[abs(l)] == (l > 0) for l in clause):
+            return c
+    return None
+
+
+def forward_witness(image: SatToOVImage, assignment) -> tuple[int, int]:
+    """A satisfying assignment (signed literals or ``{var: bool}``) → its orthogonal pair."""
+    value = assignment_values(assignment, image.nvars)
+    bad = _satisfied(image, value)
+    if bad is not None:
+        raise InvalidInstance(f"assignment: does not satisfy clause {bad + 1} {list(image.clauses[bad])}")
+    n1 = image.left_vars
+    i = sum(1 << (v - 1) for v in range(1, n1 + 1) if value[v])
+    j = sum(1 << (v - n1 - 1) for v in range(n1 + 1, image.nvars + 1) if value[v])
+    return i, j
+
+
+def backward_witness(image: SatToOVImage, pair) -> tuple[int, ...]:
+    """An orthogonal pair ``(i, j)`` → the satisfying assignment, as ``N`` signed literals."""
+    i, j = (int(x) for x in pair)
+    inst = image.instance
+    if not (0 <= i < inst.nA and 0 <= j < inst.nB):
+        raise InvalidInstance(f"pair: ({i}, {j}) out of range for sides of {inst.nA} and {inst.nB}")
+    if int(inst.A[i].astype(np.int64) @ inst.B[j]) != 0:
+        raise InvalidInstance(f"pair: ({i}, {j}) is not orthogonal")
+    n1 = image.left_vars
+    bits = [(i >> k) & 1 for k in range(n1)] + [(j >> k) & 1 for k in range(image.right_vars)]
+    return tuple(v if bits[v - 1] else -v for v in range(1, image.nvars + 1))

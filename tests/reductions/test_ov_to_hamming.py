@@ -1,0 +1,91 @@
+"""OV → Hamming 3-bit gadget and equal-weight padding (MATH.md 4.2)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from sethlab import InvalidInstance
+from sethlab.instances import OVInstance
+from sethlab.reductions.ov_to_hamming import (backward_witness, equal_weight, forward_witness, gadget_a,
+                                              gadget_b, ov_to_hamming)
+from sethlab.solvers import closest_pair, solve_hamming, solve_ov
+
+
+def dist(A, B):
+    A, B = np.asarray(A, dtype=np.int64), np.asarray(B, dtype=np.int64)
+    return (A[:, None, :] != B[None, :, :]).sum(axis=2)
+
+
+sides = st.tuples(st.integers(1, 20), st.integers(1, 20), st.integers(0, 25), st.floats(0.05, 0.95)).flatmap(
+    lambda s: st.tuples(arrays(np.uint8, (s[0], s[2]), elements=st.integers(0, 1)),
+                        arrays(np.uint8, (s[1], s[2]), elements=st.integers(0, 1))))
+
+
+@settings(max_examples=150, deadline=None)
+@given(AB=sides)
+def test_gadget_distance_identity_and_answers(AB):
+    A, B = AB
+    d0 = A.shape[1]
+    image = ov_to_hamming(A, B)
+    H = image.instance
+    assert H.d == 3 * d0 and (H.nA, H.nB) == (A.shape[0], B.shape[0])
+    inner = A.astype(np.int64) @ B.astype(np.int64).T
+    assert (dist(H.A, H.B) == d0 + 2 * inner).all()          # dist = d0 + 2<a, b>
+    assert (H.t, H.far, image.threshold) == (d0 + 1, d0 + 2, d0)
+    ov = solve_ov(A, B)
+    ham = solve_hamming(H, strict=True)                      # the promise always holds
+    assert ham.yes == ov.yes
+    if ov.yes:
+        assert backward_witness(image, ham.witness) == ham.witness
+        assert forward_witness(image, ov.witness) == ov.witness
+        assert closest_pair(H)[2] == d0
+
+
+def test_gadget_coordinates():
+    assert gadget_a(np.array([[1, 0]])).tolist() == [[1, 0, 0, 0, 1, 0]]
+    assert gadget_b(np.array([[1, 0]])).tolist() == [[0, 1, 1, 1, 1, 0]]
+
+
+def test_witness_maps_refuse_non_witnesses():
+    inst = OVInstance([[1, 0], [0, 1]], [[1, 0]])
+    image = ov_to_hamming(inst)
+    assert image.source is inst
+    assert forward_witness(image, (1, 0)) == (1, 0)
+    assert backward_witness(image, (1, 0)) == (1, 0)
+    with pytest.raises(InvalidInstance, match="not orthogonal"):
+        forward_witness(image, (0, 0))
+    with pytest.raises(InvalidInstance, match="distance 4 > d0 = 2"):
+        backward_witness(image, (0, 0))
+    with pytest.raises(InvalidInstance, match="out of range"):
+        backward_witness(image, (5, 0))
+
+
+@settings(max_examples=80, deadline=None)
+@given(AB=sides)
+def test_equal_weight_padding_identity(AB):
+    A, B = AB
+    d0 = A.shape[1]
+    Ap, Bp = equal_weight(A), equal_weight(B)
+    assert (Ap.sum(axis=1) == d0).all() and (Bp.sum(axis=1) == d0).all()
+    assert (Ap.astype(np.int64) @ Bp.astype(np.int64).T == d0 - dist(A, B)).all()
+
+
+def test_equal_weight_validates():
+    with pytest.raises(InvalidInstance, match="M: entries must be 0 or 1"):
+        equal_weight([[2]])
+
+
+def test_chain_sat_to_hamming_keeps_the_answer():
+    from sethlab.reductions.sat_to_ov import backward_witness as sat_back, sat_to_ov
+    from sethlab.solvers import satisfies, solve_sat
+    clauses = [[1, -2, 3], [-1, 2], [2, 3, -4], [-3, 4], [-2, -4]]
+    image = sat_to_ov(clauses)
+    ham = ov_to_hamming(image.instance)
+    ans = solve_hamming(ham.instance)
+    assert ans.yes and solve_sat(clauses).yes
+    assert satisfies(clauses, sat_back(image, backward_witness(ham, ans.witness)))
+    unsat = sat_to_ov(clauses + [[2], [4]])
+    assert not solve_hamming(ov_to_hamming(unsat.instance).instance).yes
+    assert not solve_sat(clauses + [[2], [4]]).yes
