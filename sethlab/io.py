@@ -1,0 +1,285 @@
+"""Instance files (DESIGN.md "Files"): DIMACS for CNF, ``.npz`` + JSON metadata for the rest.
+
+An ``.npz`` file holds one ``NAME.npy`` entry per array field and ``meta.json``:
+``format`` ("sethlab-instance"), ``version``, ``problem``, ``arrays`` (dtype and
+shape of each), ``scalars`` (non-array fields such as ``t`` and ``gap``),
+``params``, ``seed``, ``provenance`` (the chain of reductions, oldest first) and
+``sha256``. The hash covers the canonical JSON of every other metadata entry and,
+in sorted name order, each array's name, dtype, shape and C-order bytes, so any
+edit is detected. Zip entries carry a fixed timestamp and the metadata no clock,
+so the same instance and metadata give byte-identical files. Writes are atomic.
+Container bytes that carry no content (timestamps, version and attribute fields,
+the local-header copies that zipfile does not read) are not checked: a change
+there still loads exactly the saved instance; any change to the content is refused.
+A CNF is written as DIMACS with the metadata on one ``c sethlab {...}`` line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pysat.formula import CNF
+
+from sethlab._fs import atomic_write
+from sethlab.cnf import as_cnf, dimacs_string, parse_dimacs
+from sethlab.errors import InvalidInstance
+from sethlab.instances import HammingInstance, OVInstance
+
+__all__ = ["save", "load", "register", "Record", "FORMAT", "FORMAT_VERSION"]
+
+FORMAT = "sethlab-instance"
+FORMAT_VERSION = 1
+META_ENTRY = "meta.json"
+DIMACS_TAG = "sethlab "
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How a problem's instances are stored: the class, its array fields and scalar fields."""
+
+    problem: str
+    cls: type
+    arrays: tuple[str, ...]
+    scalars: tuple[str, ...] = ()
+
+
+_REGISTRY: dict[str, Kind] = {}
+_builtins_loaded = False
+
+
+def register(problem: str, cls: type, arrays, scalars=()) -> None:
+    """Make instances of ``cls`` saveable under ``problem`` (arrays become ``.npy`` entries;
+    scalars go into the metadata). ``cls(**arrays, **scalars)`` must rebuild the instance."""
+    _REGISTRY[problem] = Kind(problem, cls, tuple(arrays), tuple(scalars))
+
+
+def _registry() -> dict[str, Kind]:
+    global _builtins_loaded
+    if not _builtins_loaded:
+        _builtins_loaded = True
+        _REGISTRY.setdefault("ov", Kind("ov", OVInstance, ("A", "B")))
+        _REGISTRY.setdefault("hamming-close-pair", Kind("hamming-close-pair", HammingInstance, ("A", "B"), ("t", "gap")))
+        try:  # the attention package may be absent or partial; registered lazily to keep imports light
+            from sethlab.attention.instances import AttentionInstance, GradientInstance
+        except ImportError:
+            pass
+        else:
+            _REGISTRY.setdefault("attention", Kind("attention", AttentionInstance, ("Q", "K", "V")))
+            _REGISTRY.setdefault("attention-gradient", Kind(
+                "attention-gradient", GradientInstance, ("A1", "A2", "A3", "E", "X", "Y")))
+    return _REGISTRY
+
+
+@dataclass(frozen=True, eq=False)
+class Record:
+    """A loaded file: the instance and its metadata."""
+
+    instance: Any
+    problem: str
+    params: dict = field(default_factory=dict)
+    seed: int | None = None
+    provenance: tuple = ()
+    version: int = FORMAT_VERSION
+    sha256: str | None = None
+
+
+def _canonical_json(obj) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
+
+
+def _jsonable(value, name: str):
+    def default(o):
+        if isinstance(o, np.integer):
+            return int(o)
+        if isinstance(o, np.floating):
+            return float(o)
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        if isinstance(o, (tuple, set, frozenset)):
+            return list(o)
+        raise TypeError(type(o).__name__)
+    try:
+        return json.loads(json.dumps(value, default=default, allow_nan=False, sort_keys=True))
+    except (TypeError, ValueError) as e:
+        raise InvalidInstance(f"{name}: not JSON-serializable ({e})") from None
+
+
+def _digest(meta: dict, arrays: dict[str, np.ndarray]) -> str:
+    h = hashlib.sha256()
+    h.update(_canonical_json({k: v for k, v in meta.items() if k != "sha256"}))
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(_canonical_json([name, a.dtype.str, list(a.shape)]))
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _kind_of(instance) -> Kind:
+    for kind in _registry().values():
+        if type(instance) is kind.cls:
+            return kind
+    raise InvalidInstance(
+        f"instance: cannot save a {type(instance).__name__}; known: CNF, "
+        + ", ".join(k.cls.__name__ for k in _registry().values()))
+
+
+def _metadata(problem: str, params, seed, provenance) -> dict:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise InvalidInstance(f"seed: must be None or an integer, got {seed!r}")
+    if isinstance(provenance, (str, bytes)):
+        provenance = [provenance]
+    return {
+        "format": FORMAT, "version": FORMAT_VERSION, "problem": problem,
+        "params": _jsonable(dict(params or {}), "params"),
+        "seed": None if seed is None else int(seed),
+        "provenance": _jsonable(list(provenance), "provenance"),
+    }
+
+
+def save(path, instance, *, params=None, seed=None, provenance=()) -> None:
+    """Write ``instance`` atomically: a pysat ``CNF`` as DIMACS, registered types as ``.npz``."""
+    if isinstance(instance, CNF):
+        cnf = as_cnf(instance)
+        meta = _metadata("cnf-sat", params, seed, provenance)
+        body = dimacs_string(cnf)
+        meta["sha256"] = hashlib.sha256(_canonical_json(meta) + body.encode()).hexdigest()
+        data = (("c " + DIMACS_TAG + _canonical_json(meta).decode() + "\n") + body).encode()
+        atomic_write(path, lambda f: f.write(data))
+        return
+    kind = _kind_of(instance)
+    meta = _metadata(kind.problem, params, seed, provenance)
+    arrays = {name: np.ascontiguousarray(getattr(instance, name)) for name in kind.arrays}
+    meta["arrays"] = {name: {"dtype": a.dtype.str, "shape": list(a.shape)} for name, a in arrays.items()}
+    meta["scalars"] = _jsonable({name: getattr(instance, name) for name in kind.scalars}, "scalars")
+    meta["sha256"] = _digest(meta, arrays)
+
+    def write(f):
+        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            entries = [(META_ENTRY, None)] + [(f"{name}.npy", arrays[name]) for name in sorted(arrays)]
+            for entry, arr in entries:
+                info = zipfile.ZipInfo(entry, date_time=_ZIP_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                with zf.open(info, "w", force_zip64=True) as fh:
+                    if arr is None:
+                        fh.write(_canonical_json(meta))
+                    else:
+                        np.lib.format.write_array(fh, arr, allow_pickle=False)
+
+    atomic_write(path, write)
+
+
+def load(path) -> Record:
+    """Read a file written by ``save`` (or any DIMACS file); refuse damaged, truncated,
+    tampered, wrong-version or foreign files with ``InvalidInstance`` naming the file."""
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as f:
+            head = f.read(4)
+    except OSError as e:
+        raise InvalidInstance(f"{name}: cannot read ({e.strerror or e})") from None
+    if head.startswith(b"PK"):
+        return _load_npz(name)
+    return _load_dimacs(name)
+
+
+def _load_dimacs(name: str) -> Record:
+    with open(name, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInstance(f"{name}: not a sethlab file (neither .npz nor DIMACS text)") from None
+    cnf = parse_dimacs(text, source=name)
+    tagged = [c for c in cnf.comments if c[1:].strip().startswith(DIMACS_TAG)]
+    if not tagged:
+        return Record(as_cnf(cnf), "cnf-sat")
+    try:
+        meta = json.loads(tagged[0][1:].strip()[len(DIMACS_TAG):])
+        if not isinstance(meta, dict):
+            raise ValueError("metadata is not an object")
+    except ValueError as e:
+        raise InvalidInstance(f"{name}: damaged sethlab metadata line ({e})") from None
+    _check_header(name, meta)
+    expected = hashlib.sha256(_canonical_json({k: v for k, v in meta.items() if k != "sha256"})
+                              + dimacs_string(cnf).encode()).hexdigest()
+    if meta.get("sha256") != expected:
+        raise InvalidInstance(f"{name}: content does not match its SHA-256 (the file was altered or damaged)")
+    return Record(as_cnf(cnf), "cnf-sat", meta["params"], meta["seed"], tuple(meta["provenance"]),
+                  meta["version"], meta["sha256"])
+
+
+def _check_header(name: str, meta: dict) -> None:
+    if meta.get("format") != FORMAT:
+        raise InvalidInstance(f"{name}: not a sethlab instance file (format {meta.get('format')!r})")
+    version = meta.get("version")
+    if version != FORMAT_VERSION:
+        raise InvalidInstance(f"{name}: format version {version!r} is not supported (this sethlab reads {FORMAT_VERSION})")
+    for key, types in (("params", dict), ("provenance", list), ("sha256", str), ("problem", str)):
+        if not isinstance(meta.get(key), types):
+            raise InvalidInstance(f"{name}: metadata field {key!r} is missing or malformed")
+    if meta.get("seed") is not None and not isinstance(meta["seed"], int):
+        raise InvalidInstance(f"{name}: metadata field 'seed' is malformed")
+
+
+# what zipfile, zlib and numpy raise on damaged bytes (NotImplementedError: a flipped
+# compression method or flag; RuntimeError: a flipped "encrypted" bit)
+_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, UnicodeDecodeError,
+           NotImplementedError, RuntimeError, struct.error, OverflowError)
+
+
+def _load_npz(name: str) -> Record:
+    try:
+        with zipfile.ZipFile(name) as zf:
+            entries = zf.namelist()
+            if META_ENTRY not in entries:
+                raise InvalidInstance(f"{name}: not a sethlab instance file (no {META_ENTRY} entry)")
+            try:
+                meta = json.loads(zf.read(META_ENTRY).decode("utf-8"))
+            except _DAMAGE as e:
+                raise InvalidInstance(f"{name}: damaged metadata ({e})") from None
+            if not isinstance(meta, dict):
+                raise InvalidInstance(f"{name}: damaged metadata (not a JSON object)")
+            _check_header(name, meta)
+            kind = _registry().get(meta["problem"])
+            if kind is None:
+                raise InvalidInstance(f"{name}: unknown problem {meta['problem']!r}")
+            wanted = {f"{a}.npy" for a in kind.arrays} | {META_ENTRY}
+            if set(entries) != wanted or len(entries) != len(wanted):
+                raise InvalidInstance(
+                    f"{name}: entries {sorted(entries)} do not match problem {kind.problem!r} ({sorted(wanted)})")
+            described = meta.get("arrays")
+            scalars = meta.get("scalars")
+            if not isinstance(described, dict) or not isinstance(scalars, dict) or set(scalars) != set(kind.scalars):
+                raise InvalidInstance(f"{name}: metadata fields 'arrays'/'scalars' are missing or malformed")
+            arrays = {}
+            for a in kind.arrays:
+                try:
+                    with zf.open(f"{a}.npy") as fh:
+                        arr = np.lib.format.read_array(fh, allow_pickle=False)
+                        if fh.read(1):
+                            raise ValueError("trailing bytes after the array")
+                except _DAMAGE as e:
+                    raise InvalidInstance(f"{name}: damaged array entry {a!r} ({e})") from None
+                if described.get(a) != {"dtype": arr.dtype.str, "shape": list(arr.shape)}:
+                    raise InvalidInstance(f"{name}: array {a!r} does not match its metadata description")
+                arrays[a] = arr
+    except _DAMAGE as e:
+        raise InvalidInstance(f"{name}: damaged or truncated .npz file ({e})") from None
+    if _digest(meta, arrays) != meta["sha256"]:
+        raise InvalidInstance(f"{name}: content does not match its SHA-256 (the file was altered or damaged)")
+    try:
+        instance = kind.cls(**arrays, **scalars)
+    except InvalidInstance as e:
+        raise InvalidInstance(f"{name}: {e}") from None
+    return Record(instance, kind.problem, meta["params"], meta["seed"], tuple(meta["provenance"]),
+                  meta["version"], meta["sha256"])
