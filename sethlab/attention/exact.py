@@ -22,7 +22,7 @@ def _with_ones(ops, M: np.ndarray):
 def attention_exact(inst: AttentionInstance, ops, block_size: int | None = None):
     """Att(Q, K, V) as a backend array (nq×dv)."""
     nq, nk, dv = inst.nq, inst.nk, inst.dv
-    b = block_rows(nq, nk, block_size)
+    b = block_rows(nq, nk, block_size, ops.block_elements)
     Qs = ops.asarray(inst.Q / inst.d)
     Kt = ops.asarray(inst.K.T)
     V1 = _with_ones(ops, inst.V)
@@ -43,7 +43,7 @@ def gradient_blocks(inst: GradientInstance, ops, block_size: int | None = None):
     live in buffers reused by the next block, so a consumer that keeps them copies them.
     """
     nq, nk, dv = inst.nq, inst.nk, inst.dv
-    b = block_rows(nq, nk, block_size)
+    b = block_rows(nq, nk, block_size, ops.block_elements)
     Qs = ops.asarray(inst.A1X / inst.d)
     Kt = ops.asarray(inst.A2.T)
     h1 = _with_ones(ops, inst.h)

@@ -37,6 +37,7 @@ class NumpyOps:
     """numpy on the CPU; elementwise passes split over row chunks on `threads` threads."""
 
     name = "numpy"
+    block_elements = 1 << 22  # rows of a b×nk block per pass (sethlab.attention.blocks)
 
     def __init__(self, dtype="float64", threads: int | None = None):
         self.dtype_name = _dtype_name(dtype)
@@ -139,6 +140,7 @@ class TorchOps:
     """torch on any device; torch's own kernels parallelize the elementwise passes."""
 
     name = "torch"
+    block_elements = 1 << 23  # torch's own threads favour larger blocks (measured, n = 16384)
 
     def __init__(self, dtype="float64", device=None):
         torch = _import_torch()
