@@ -5,7 +5,8 @@ float64 coefficients actually used:
 
 - ``taylor``: T_g(s) = Σ sʲ/j!; bound e^R·R^{g+1}/(g+1)! (Lagrange remainder),
   plus u·e^{2R} for rounding the coefficients 1/j!.
-- ``shifted_taylor``: e^{−R}·T_g(s + R), one-sided (P <= eˢ); bound: the exact
+- ``shifted_taylor``: e^{−R}·T_g(s + R), one-sided (P <= eˢ up to the coefficient
+  rounding, stated as `excess`); bound: the exact
   worst case 1 − e^{−2R}T_g(2R) (a Poisson tail, computed term by term and
   rounded up), capped by (2R)^{g+1}/(g+1)!, plus γ_{g+3}·e^{2R} for the
   coefficient rounding.
@@ -46,6 +47,7 @@ class ExpPoly:
     coeffs: tuple
     rel_error: float
     one_sided: bool
+    excess: float = 0.0  # one-sided only: P(s) <= (1 + excess)·eˢ (coefficient rounding)
 
     def __call__(self, s):
         """P(s) by Horner's rule (numpy, any shape)."""
@@ -143,7 +145,8 @@ def shifted_taylor(g: int, R: float) -> ExpPoly:
     """e^{−R}·Σ_{j<=g} (s + R)ʲ/j!: always valid, positive, below eˢ (MATH.md 3.1)."""
     g, R = _check(g, R)
     coeffs = _shifted_coeffs(g, R)
-    return ExpPoly("shifted_taylor", g, R, coeffs, shifted_taylor_bound(g, R), True)
+    excess = _up((g + 3) * UNIT_ROUNDOFF / (1 - (g + 3) * UNIT_ROUNDOFF) * math.exp(2 * R))
+    return ExpPoly("shifted_taylor", g, R, coeffs, shifted_taylor_bound(g, R), True, excess)
 
 
 @lru_cache(maxsize=256)

@@ -6,7 +6,7 @@ Chain of bounds, each proven in MATH.md:
 2. floating point: the features cancel, adding δ = C_ROUND·(g+1)·u·ρ with
    ρ = Σ_j |a_j| R^j · e^R >= max_ij Σ_α |φ_α(q_i) ψ_α(k_j)| / e^{s_ij} (MATH.md 3.1);
 3. normalization: Ã/A ∈ [1 − lo, 1 + hi] gives |S̃ − S| <= η'·S with η' = (lo + hi)/(1 − lo)
-   (lo = hi = η + δ; one-sided P: lo = η + δ, hi = δ), which is MATH.md's 2η/(1−η) and η/(1−η) at δ = 0;
+   (lo = hi = η + δ; one-sided P: lo = η + δ, hi = δ + its coefficient-rounding excess), which is MATH.md's 2η/(1−η) and η/(1−η) at δ = 0;
 4. forward: ‖T − Att‖∞ <= η'‖V‖∞ (3.3); gradient: (nq/d)‖A1‖∞‖A2‖∞·P_err (3.4).
 
 Rounding model (the one assumption): C_ROUND = 8 is twice the 4(g+1) roundings a term
@@ -47,10 +47,14 @@ def rounding_term(poly: ExpPoly, u: float) -> float:
     return C_ROUND * (poly.degree + 1) * u * rho
 
 
-def normalized_error(eta: float, delta: float, one_sided: bool) -> float:
-    """η' with |S̃_ij − S_ij| <= η'·S_ij, or inf when Ã may vanish (MATH.md 3.3)."""
+def normalized_error(eta: float, delta: float, one_sided: bool, excess: float = 0.0) -> float:
+    """η' with |S̃_ij − S_ij| <= η'·S_ij, or inf when Ã may vanish (MATH.md 3.3).
+
+    Ã/A lies in [1 − lo, 1 + hi] with lo = η + δ and hi = η + δ, or hi = δ + excess for a
+    one-sided P (P <= (1 + excess)eˢ).
+    """
     lo = eta + delta
-    hi = delta if one_sided else eta + delta
+    hi = delta + excess if one_sided else eta + delta
     if lo >= 1:
         return math.inf
     return (lo + hi) / (1 - lo)
@@ -122,7 +126,7 @@ class Certificate:
 def certify(poly: ExpPoly, model, u: float) -> Certificate:
     """The certified bound of `model` when `poly` replaces exp, rounding included."""
     delta = rounding_term(poly, u)
-    eta_p = normalized_error(poly.rel_error, delta, poly.one_sided)
+    eta_p = normalized_error(poly.rel_error, delta, poly.one_sided, poly.excess)
     return Certificate(poly, poly.rel_error, delta, eta_p, model.bound(eta_p))
 
 
