@@ -146,8 +146,9 @@ def _metadata(problem: str, params, seed, provenance) -> dict:
 
 
 def save(path, instance, *, params=None, seed=None, provenance=()) -> None:
-    """Write ``instance`` atomically: a pysat ``CNF`` as DIMACS, registered types as ``.npz``."""
-    if isinstance(instance, CNF):
+    """Write ``instance`` atomically: a formula (pysat ``CNF`` or list of clauses) as DIMACS,
+    registered types as ``.npz``."""
+    if isinstance(instance, (CNF, list, tuple)):
         cnf = as_cnf(instance)
         meta = _metadata("cnf-sat", params, seed, provenance)
         body = dimacs_string(cnf)

@@ -81,6 +81,9 @@ def test_cnf_round_trip_and_plain_dimacs(tmp_path):
     (tmp_path / "plain.cnf").write_text("c hi\np cnf 2 1\n1 -2 0\n")
     rec = load(tmp_path / "plain.cnf")
     assert rec.instance.clauses == [[1, -2]] and rec.sha256 is None and rec.seed is None
+    save(tmp_path / "list.cnf", [[1, -3], []])
+    rec = load(tmp_path / "list.cnf")
+    assert rec.instance.clauses == [[1, -3], []] and rec.instance.nv == 3
 
 
 def test_tampered_dimacs_is_refused(tmp_path):
