@@ -138,22 +138,30 @@ def blocked_argmin(nA: int, nB: int, kernel: Kernel, bi: int, bj: int,
     """Smallest score and its first position in row-major order.
 
     With ``stop_at``, return as soon as a whole row block is done and the minimum
-    is ``<= stop_at`` (later row blocks cannot hold an earlier position).
+    is ``<= stop_at`` (later row blocks cannot hold an earlier position). A tie in
+    a later column block only wins in rows above the current best, so only those
+    rows are searched again.
     """
-    best = (np.inf, -1, -1)
-    current_row_block = 0
+    best_v, best_i, best_j = np.inf, -1, -1
+    row_block = 0
     for I, J in blocks(nA, nB, bi, bj):
-        if I.start != current_row_block:
-            if stop_at is not None and best[0] <= stop_at:
+        if I.start != row_block:
+            if stop_at is not None and best_v <= stop_at:
                 break
-            current_row_block = I.start
+            row_block = I.start
         C = kernel(I, J)
         m = C.min()
-        if m <= best[0]:
-            k = int(C.argmin())
-            r, c = divmod(k, C.shape[1])
-            best = min(best, (float(m), I.start + r, J.start + c))
-    return best
+        if m < best_v:
+            C_win = C
+        elif m == best_v and best_i > I.start:  # the best is in this row block, below its first row
+            C_win = C[: best_i - I.start]
+            if C_win.min() != m:
+                continue
+        else:
+            continue
+        r, c = divmod(int(C_win.argmin()), C.shape[1])
+        best_v, best_i, best_j = float(m), I.start + r, J.start + c
+    return best_v, best_i, best_j
 
 
 def blocked_pairs_at_most(nA: int, nB: int, kernel: Kernel, bi: int, bj: int, bound: float,
