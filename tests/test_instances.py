@@ -4,19 +4,24 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from sethlab import InvalidInstance
 from sethlab.instances import HammingInstance, OVInstance, far_radius
 
 
-def test_ov_instance_accepts_lists_arrays_tensors_and_bools():
+def test_ov_instance_accepts_lists_arrays_and_bools():
     for A in ([[0, 1], [1, 1]], np.array([[0, 1], [1, 1]], dtype=np.float64),
-              torch.tensor([[0, 1], [1, 1]]), np.array([[False, True], [True, True]])):
+              np.array([[False, True], [True, True]])):
         inst = OVInstance(A, [[1, 0]])
         assert inst.A.dtype == np.uint8
         assert inst.A.tolist() == [[0, 1], [1, 1]]
         assert (inst.nA, inst.nB, inst.d) == (2, 1, 2)
+
+
+def test_ov_instance_accepts_torch_tensors():
+    torch = pytest.importorskip("torch")
+    inst = OVInstance(torch.tensor([[0, 1], [1, 1]]), torch.tensor([[1.0, 0.0]]))
+    assert inst.A.dtype == np.uint8 and inst.A.tolist() == [[0, 1], [1, 1]] and inst.B.tolist() == [[1, 0]]
 
 
 def test_ov_instance_is_read_only_and_copied():

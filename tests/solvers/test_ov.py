@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -61,9 +60,13 @@ def test_edge_cases():
     assert orthogonal_pairs(dup, [[0, 1, 0]] * 2).shape == (10, 2)
 
 
-def test_accepts_instances_lists_and_tensors():
+def test_accepts_instances_and_lists():
     inst = OVInstance([[1, 0], [0, 1]], [[1, 0]])
     assert solve_ov(inst) == Answer(True, (1, 0))
+
+
+def test_accepts_torch_tensors():
+    torch = pytest.importorskip("torch")
     assert solve_ov(torch.tensor([[1, 0], [0, 1]]), torch.tensor([[1, 0]])) == Answer(True, (1, 0))
 
 
