@@ -124,3 +124,26 @@ def test_32_variables_build_quickly_and_decide_correctly():
 
     a_expected = [int(not any(true_in_left_half(lit) for lit in c)) for c in cnf.clauses]
     assert image.instance.A[i].tolist() == a_expected
+
+
+def test_random_3cnf_near_the_threshold():
+    """Formulas at clause ratio 4.26 (about half satisfiable), odd and even N."""
+    answers = []
+    for n, seed in itertools.product([11, 12, 13, 14, 15], range(8)):
+        cnf = random_kcnf(n, round(4.26 * n), 3, seed=100 * n + seed)
+        image = sat_to_ov(cnf)
+        truth = solve_sat(cnf)
+        ans = solve_ov(image.instance)
+        assert ans.yes == truth.yes
+        if ans.yes:
+            assert satisfies(cnf, backward_witness(image, ans.witness))
+        answers.append(ans.yes)
+    assert 5 <= sum(answers) <= 35  # both answers occur often
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", [16, 17, 18, 19, 20])
+def test_random_3cnf_sweep(n):
+    for seed in range(20):
+        cnf = random_kcnf(n, round(4.26 * n), 3, seed=seed)
+        assert solve_ov(sat_to_ov(cnf).instance).yes == solve_sat(cnf).yes

@@ -63,6 +63,8 @@ def test_edge_cases():
 def test_accepts_instances_and_lists():
     inst = OVInstance([[1, 0], [0, 1]], [[1, 0]])
     assert solve_ov(inst) == Answer(True, (1, 0))
+    assert solve_ov([[1, 0], [0, 1]], [[1, 0]]) == Answer(True, (1, 0))
+    assert solve_ov(np.array([[True, False]]), [[1.0, 1.0]]) == Answer(False, None)
 
 
 def test_accepts_torch_tensors():
