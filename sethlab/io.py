@@ -188,7 +188,7 @@ def load(path) -> Record:
             head = f.read(4)
     except OSError as e:
         raise InvalidInstance(f"{name}: cannot read ({e.strerror or e})") from None
-    if head.startswith(b"PK"):
+    if head.startswith(b"PK") or name.lower().endswith(".npz"):
         return _load_npz(name)
     return _load_dimacs(name)
 

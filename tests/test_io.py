@@ -192,6 +192,9 @@ def test_wrong_version_and_foreign_files_are_refused(ov_file, tmp_path):
         load(text)
     with pytest.raises(InvalidInstance, match="cannot read"):
         load(tmp_path / "missing.npz")
+    (tmp_path / "empty.npz").write_bytes(b"")
+    with pytest.raises(InvalidInstance, match="empty.npz: damaged or truncated .npz file"):
+        load(tmp_path / "empty.npz")
 
 
 def test_structural_faults_are_refused(ov_file):

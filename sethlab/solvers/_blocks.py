@@ -63,9 +63,9 @@ def block_shape(block, words: int | None = None) -> tuple[int, int]:
     """Normalize ``block`` (int or (bi, bj)); the packed path caps bi·bj·words."""
     if block is None:
         bi, bj = DEFAULT_BLOCK
-        if words is not None:
-            bj = 1024
-            bi = max(1, min(bi, PACKED_BLOCK_WORDS // (bj * words)))
+        if words is not None:  # keep the bi × bj × words temporary near PACKED_BLOCK_WORDS
+            bj = max(1, min(1024, PACKED_BLOCK_WORDS // words))
+            bi = max(1, min(1024, PACKED_BLOCK_WORDS // (bj * words)))
     elif isinstance(block, (int, np.integer)) and not isinstance(block, bool):
         bi = bj = int(block)
     else:

@@ -27,6 +27,12 @@ def solve_sat(formula, solver: str = "cadical195") -> Answer:
     cnf = as_cnf(formula)
     if solver not in _known_solvers():
         raise InvalidInstance(f"solver: unknown python-sat solver {solver!r}; choose from {', '.join(_known_solvers())}")
+    # trivial formulas are answered here: some bundled solvers crash on them (maplesat
+    # segfaults on a formula without clauses in python-sat 1.9.dev24)
+    if any(len(c) == 0 for c in cnf.clauses):
+        return Answer(False, None)
+    if not cnf.clauses:
+        return Answer(True, tuple(-v for v in range(1, cnf.nv + 1)))
     with Solver(name=solver, bootstrap_with=cnf.clauses) as s:
         if not s.solve():
             return Answer(False, None)

@@ -95,6 +95,14 @@ def test_popcount_lut_matches_bit_count(x):
     assert popcount(x).tolist() == expected
 
 
+def test_packed_default_blocks_bound_the_temporary():
+    from sethlab.solvers._blocks import PACKED_BLOCK_WORDS, block_shape
+    for words in (1, 4, 100, 5000, 1 << 17, 1 << 23):
+        bi, bj = block_shape(None, words)
+        assert bi >= 1 and bj >= 1
+        assert bi * bj * words <= max(PACKED_BLOCK_WORDS, words)
+
+
 def test_pack_rows_round_trips_bits():
     rng = np.random.default_rng(0)
     M = rng.integers(0, 2, size=(5, 130), dtype=np.uint8)

@@ -71,8 +71,11 @@ def test_witness_covers_declared_but_unused_variables(tmp_path):
         assert ans.yes and len(ans.witness) == 4 and ans.witness[1] == 2
 
 
-@pytest.mark.parametrize("name", ["cadical195", "glucose4", "minisat22"])
+@pytest.mark.parametrize("name", ["cadical195", "glucose4", "minisat22", "maplesat", "lingeling", "kissat404"])
 def test_named_solvers_agree(name):
+    assert solve_sat([], solver=name) == Answer(True, ())
+    assert solve_sat([[]], solver=name) == Answer(False, None)
+    assert solve_sat([[1, -1]], solver=name).yes
     php = [[1, 2], [3, 4], [5, 6], [-1, -3], [-1, -5], [-3, -5], [-2, -4], [-2, -6], [-4, -6]]
     assert solve_sat(php, solver=name).yes is False
     assert solve_sat(php[:-1], solver=name).yes is True
