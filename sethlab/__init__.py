@@ -7,4 +7,13 @@ from sethlab.errors import BackendUnavailable, InvalidInstance
 
 __version__ = "0.1.0"
 
-__all__ = ["InvalidInstance", "BackendUnavailable", "__version__"]
+
+
+def decide(cnf, via="attention-gradient", method="exact", backend="numpy", **options):
+    """CNF-SAT decided along SAT → OV → attention → gradient; see `sethlab.chain` (MATH.md 4-6)."""
+    from sethlab.chain import decide as _decide
+
+    return _decide(cnf, via=via, method=method, backend=backend, **options)
+
+
+__all__ = ["InvalidInstance", "BackendUnavailable", "decide", "__version__"]

@@ -1,0 +1,197 @@
+"""Forward attention → loss gradient, a Turing reduction (AS24 Appendix E; MATH.md 6).
+
+For a forward instance (Q, K, V) with 0/1 values, f(λ) = ‖softmax(λ·QKᵀ/d) V‖_F²
+= 2·L(λI) for A1 = Q, A2 = K, A3 = V, Y = I, E = 0. One gradient call gives
+f'(λ) = 2·tr(∂L/∂X) at X = λI; f(0) is exact; quadrature gives f(1), which
+decides the forward instance. Every oracle call is counted.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from sethlab.attention.instances import AttentionInstance, GradientInstance
+from sethlab.attention.rounding import UNIT_ROUNDOFF, gradient_rounding_bound
+from sethlab.errors import InvalidInstance
+from sethlab.reductions.base import Decision, Image, Prediction, decide_quantity
+from sethlab.reductions.quadrature import (
+    RULES,
+    certified_nodes,
+    gauss_legendre_error_bound,
+    make_rule,
+    paper_points,
+    riemann_error_bound,
+)
+
+
+def make_oracle(method: str = "exact", backend: str = "numpy", device=None, dtype=None, eps: float | None = None):
+    """An oracle for AAttLGC: any `loss_gradient` configuration, as a callable GradientInstance → GradientResult."""
+    from sethlab.attention import loss_gradient
+
+    def oracle(inst: GradientInstance, accuracy: float | None = None):
+        e = eps if eps is not None else accuracy
+        return loss_gradient(inst, method=method, backend=backend, device=device, dtype=dtype,
+                             eps=e if method == "poly" else None)
+
+    oracle.method, oracle.backend = method, backend
+    return oracle
+
+
+def gradient_instance(inst: AttentionInstance, lam: float) -> GradientInstance:
+    """The AAttLGC instance at X = λ·I_d: A1 = Q, A2 = K, A3 = V, Y = I_dv, E = 0 (MATH.md 6)."""
+    return GradientInstance(inst.Q, inst.K, inst.V, np.zeros((inst.nq, inst.dv)), lam * np.eye(inst.d), np.eye(inst.dv))
+
+
+def f_at_zero(inst: AttentionInstance) -> float:
+    """f(0) = nq·Σ_l (1ᵀV_l / nk)²: at λ = 0 the softmax is uniform."""
+    col = inst.V.sum(axis=0) / inst.nk
+    return float(inst.nq * np.sum(col * col))
+
+
+def f_exact(inst: AttentionInstance, lam: float = 1.0) -> float:
+    """f(λ) computed directly by the exact forward engine (for checks, not by the reduction)."""
+    from sethlab.attention import attention
+
+    scaled = AttentionInstance(inst.Q * lam, inst.K, inst.V)
+    out = attention(scaled).output
+    return float(np.sum(out * out))
+
+
+def score_span(inst: AttentionInstance) -> float:
+    """σ = max_i (max_j s_ij − min_j s_ij) for s = QKᵀ/d, streamed over row blocks."""
+    from sethlab.attention.blocks import block_rows, row_blocks
+
+    b = block_rows(inst.nq, inst.nk)
+    span = 0.0
+    Kt = inst.K.T / inst.d
+    for lo, hi in row_blocks(inst.nq, b):
+        s = inst.Q[lo:hi] @ Kt
+        span = max(span, float((s.max(axis=1) - s.min(axis=1)).max()))
+    return span
+
+
+class AttentionToGradient:
+    """Decide a forward image whose quantity is ‖T‖_F² with gradient calls only (MATH.md 6).
+
+    rule="gauss-legendre" (default): `nodes` fixed, or chosen so the certified
+    quadrature bound is at most a quarter of the prediction's gap
+    (`certified=True`), or grown by doubling from 8 until two node counts agree
+    (`certified=False`, an estimate; refuses when the estimate exceeds the margin).
+    rule="riemann": the paper's left Riemann sum with `nodes` (default ⌈ln⁴ n⌉).
+    """
+
+    name = "attention-to-gradient"
+    source = "attention"
+    target = "attention-gradient"
+
+    def __init__(self, rule: str = "gauss-legendre", nodes: int | None = None, certified: bool = True,
+                 max_nodes: int = 8192):
+        if rule not in RULES:
+            raise InvalidInstance(f"rule: must be one of {', '.join(RULES)}, got {rule!r}")
+        if nodes is not None:
+            make_rule(rule, nodes)  # validates
+        self.rule, self.nodes, self.certified, self.max_nodes = rule, nodes, certified, max_nodes
+
+    def _check_image(self, image: Image) -> AttentionInstance:
+        inst = image.target
+        if not isinstance(inst, AttentionInstance):
+            raise InvalidInstance(f"image: target must be an AttentionInstance, got {type(inst).__name__}")
+        if image.prediction.quantity != "||T||_F^2":
+            raise InvalidInstance(
+                f"image: the gradient route decides ||T||_F^2, but the forward prediction is about {image.prediction.quantity}"
+            )
+        if not np.isin(inst.V, (0.0, 1.0)).all():
+            raise InvalidInstance("image: V must be 0/1 for the reduction of MATH.md 6")
+        return inst
+
+    def plan(self, image: Image) -> dict:
+        """Nodes, calls and quadrature bound for this image, before any oracle call."""
+        inst = self._check_image(image)
+        sigma = score_span(inst)
+        n = max(inst.nq, inst.nk)
+        args = (sigma, inst.nq, inst.dv, inst.bound_V)
+        gap = image.prediction.gap
+        if self.rule == "riemann":
+            m = self.nodes or paper_points(n)
+            bound = riemann_error_bound(m, *args)
+        elif self.nodes is not None:
+            m = self.nodes
+            bound = gauss_legendre_error_bound(m, *args)[0]
+        elif self.certified:
+            m = certified_nodes(gap / 4, *args, max_nodes=self.max_nodes)
+            if m is None:
+                m = self.max_nodes
+            bound = gauss_legendre_error_bound(m, *args)[0]
+        else:
+            m, bound = None, None  # adaptive: known only after the calls
+        return {"rule": self.rule, "nodes": m, "quadrature_bound": bound, "sigma": sigma, "certified": self.certified}
+
+    def apply(self, image: Image) -> Image:
+        """The gradient-side prediction: calls, accuracy per call, quadrature error, same decisive ranges."""
+        inst = self._check_image(image)
+        info = self.plan(image)
+        fwd = image.prediction
+        # per-call gradient accuracy so that the summed trace errors use at most a quarter of the gap
+        accuracy = fwd.gap / (4 * 2 * inst.d)
+        pred = Prediction(
+            sizes={"nq": inst.nq, "nk": inst.nk, "d": inst.d, "dv": inst.dv, "m": inst.dv},
+            entry_bound=fwd.entry_bound,
+            quantity=fwd.quantity,
+            threshold=fwd.threshold,
+            yes_range=fwd.yes_range,
+            no_range=fwd.no_range,
+            accuracy=accuracy,
+            calls=info["nodes"] if info["nodes"] is not None else -1,
+            notes={**info, "f0": f_at_zero(inst)},
+        )
+        return Image(gradient_instance(inst, 1.0), pred, source_sizes=dict(fwd.sizes), meta={"forward": image})
+
+    def _integrate(self, inst, m, oracle, accuracy):
+        rule = make_rule(self.rule, m)
+        values, errs = np.empty(m), np.empty(m)
+        for k, lam in enumerate(rule.nodes):
+            g_inst = gradient_instance(inst, float(lam))
+            res = oracle(g_inst, accuracy)
+            values[k] = 2.0 * float(np.trace(res.grad))
+            per_entry = float(res.error_bound) + gradient_rounding_bound(g_inst, getattr(res, "dtype", "float64"))
+            errs[k] = 2.0 * inst.d * per_entry
+        integral = float(rule.weights @ values)
+        oracle_err = float(rule.weights @ errs)
+        rounding = m * UNIT_ROUNDOFF["float64"] * float(np.abs(rule.weights * values).sum())
+        return integral, oracle_err + rounding
+
+    def solve(self, image: Image, oracle=None) -> Decision:
+        """Decide the forward image with gradient calls: f(1) = f(0) + Σ w_k f'(λ_k)."""
+        oracle = oracle or make_oracle()
+        g_image = self.apply(image)
+        inst = image.target
+        pred = g_image.prediction
+        notes = pred.notes
+        f0 = notes["f0"]
+        t0 = time.perf_counter()
+        if notes["nodes"] is not None:
+            m = notes["nodes"]
+            integral, num_err = self._integrate(inst, m, oracle, pred.accuracy)
+            quad = notes["quadrature_bound"]
+            calls, kind = m, "certified"
+        else:  # adaptive Gauss-Legendre: an estimate from two node counts
+            m, calls, prev = 8, 0, None
+            while True:
+                integral, num_err = self._integrate(inst, m, oracle, pred.accuracy)
+                calls += m
+                if prev is not None:
+                    quad = abs(integral - prev)
+                    if quad <= pred.gap / 4 or 2 * m > self.max_nodes:
+                        break
+                prev, m = integral, 2 * m
+            kind = "estimated"
+        f1 = f0 + integral
+        error = quad + num_err
+        details = {
+            "rule": self.rule, "nodes": m, "bound_kind": kind, "quadrature_error": quad,
+            "numerical_error": num_err, "f0": f0, "sigma": notes["sigma"], "seconds": time.perf_counter() - t0,
+        }
+        return decide_quantity(pred, f1, error, calls, **details)

@@ -1,0 +1,114 @@
+"""What a reduction predicts and how a decision is read off with a margin (MATH.md 7, DESIGN.md "Reduction").
+
+A `Prediction` is stated before anything is solved; a `Decision` compares the
+measured decisive quantity with the threshold and calls the answer only when
+the margin |quantity − threshold| exceeds the certified error of the quantity.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Figures a reduction commits to for one source instance (MATH.md 7).
+
+    `yes_range` / `no_range` bound the decisive quantity on YES / NO instances;
+    `threshold` lies between them; `accuracy` is the oracle accuracy ε the
+    decision needs (entrywise); `calls` the number of oracle calls.
+    """
+
+    sizes: dict
+    entry_bound: float
+    quantity: str
+    threshold: float
+    yes_range: tuple[float, float]
+    no_range: tuple[float, float]
+    accuracy: float
+    calls: int = 1
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def separated(self) -> bool:
+        """Whether the YES and NO ranges are disjoint with the threshold strictly between them."""
+        return self.no_range[1] < self.threshold < self.yes_range[0] or self.yes_range[1] < self.threshold < self.no_range[0]
+
+    @property
+    def yes_above(self) -> bool:
+        """True when YES instances lie above the threshold."""
+        return self.yes_range[0] >= self.no_range[1]
+
+    @property
+    def gap(self) -> float:
+        """Half the distance between the ranges: the margin a perfect measurement has at least."""
+        if self.yes_above:
+            return (self.yes_range[0] - self.no_range[1]) / 2
+        return (self.no_range[0] - self.yes_range[1]) / 2
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Image:
+    """A reduction's output for one source instance: the target and its prediction."""
+
+    target: Any
+    prediction: Prediction
+    source_sizes: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An answer read off a measured quantity: `answer` is None when inconclusive.
+
+    `margin` = |quantity − threshold|; `error` = certified error of the quantity
+    (oracle bound + floating point + quadrature); conclusive iff margin > error.
+    """
+
+    answer: bool | None
+    quantity: float
+    threshold: float
+    margin: float
+    error: float
+    calls: int = 1
+    reason: str = ""
+    details: dict = field(default_factory=dict)
+
+    @property
+    def conclusive(self) -> bool:
+        return self.answer is not None
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["conclusive"] = self.conclusive
+        return out
+
+
+def decide_quantity(prediction: Prediction, quantity: float, error: float, calls: int = 1, **details) -> Decision:
+    """Decide from a measured `quantity` with certified `error` (MATH.md 7).
+
+    Conclusive only if the ranges are separated, the quantity is finite and
+    |quantity − threshold| > error: then the true value is on the measured side.
+    """
+    thr = prediction.threshold
+    margin = abs(quantity - thr) if math.isfinite(quantity) else 0.0
+    if not prediction.separated:
+        exact_gap = prediction.notes.get("exact_gap")
+        why = "the predicted YES and NO ranges overlap"
+        if exact_gap is not None and exact_gap > 0:
+            why = f"the predicted ranges are {exact_gap:.3g} apart in exact arithmetic, below floating-point resolution"
+        return Decision(None, quantity, thr, margin, error, calls, f"inconclusive: {why}", details)
+    if not math.isfinite(quantity) or not math.isfinite(error):
+        return Decision(None, quantity, thr, margin, error, calls, "inconclusive: non-finite quantity or error", details)
+    if margin <= error:
+        return Decision(None, quantity, thr, margin, error, calls,
+                        f"inconclusive: margin {margin:.3g} <= certified error {error:.3g}", details)
+    above = quantity > thr
+    answer = above if prediction.yes_above else not above
+    return Decision(answer, quantity, thr, margin, error, calls,
+                    f"{'YES' if answer else 'NO'}: margin {margin:.3g} > error {error:.3g}", details)
