@@ -16,7 +16,7 @@ import numpy as np
 from sethlab.attention.instances import AttentionInstance, GradientInstance
 from sethlab.attention.rounding import UNIT_ROUNDOFF, gradient_rounding_bound
 from sethlab.errors import InvalidInstance
-from sethlab.reductions.base import Decision, Image, Prediction, decide_quantity
+from sethlab.reductions.base import Decision, Image, Prediction, Reduction, decide_quantity
 from sethlab.reductions.quadrature import (
     RULES,
     certified_nodes,
@@ -73,7 +73,7 @@ def score_span(inst: AttentionInstance) -> float:
     return span
 
 
-class AttentionToGradient:
+class AttentionToGradient(Reduction):
     """Decide a forward image whose quantity is ‖T‖_F² with gradient calls only (MATH.md 6).
 
     rule="gauss-legendre" (default): `nodes` fixed, or chosen so the certified
@@ -86,6 +86,12 @@ class AttentionToGradient:
     name = "attention-to-gradient"
     source = "attention"
     target = "attention-gradient"
+    turing = True
+    takes_image = True
+    needs_quantity = "frobenius"
+
+    def overhead(self, size: dict) -> dict:
+        return {"nq": size["nq"], "nk": size["nk"], "d": size["d"], "dv": size["dv"], "m": size["dv"]}
 
     def __init__(self, rule: str = "gauss-legendre", nodes: int | None = None, certified: bool = True,
                  max_nodes: int = 8192):
@@ -163,9 +169,13 @@ class AttentionToGradient:
         rounding = m * UNIT_ROUNDOFF["float64"] * float(np.abs(rule.weights * values).sum())
         return integral, oracle_err + rounding
 
-    def solve(self, image: Image, oracle=None) -> Decision:
-        """Decide the forward image with gradient calls: f(1) = f(0) + Σ w_k f'(λ_k)."""
-        oracle = oracle or make_oracle()
+    def solve(self, image: Image, oracle=None, **options) -> Decision:
+        """Decide the forward image with gradient calls: f(1) = f(0) + Σ w_k f'(λ_k).
+
+        `oracle`: any callable GradientInstance → GradientResult; otherwise one is
+        made from `options` (method, backend, device, dtype) by `make_oracle`.
+        """
+        oracle = oracle or make_oracle(**options)
         g_image = self.apply(image)
         inst = image.target
         pred = g_image.prediction

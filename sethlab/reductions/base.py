@@ -112,3 +112,65 @@ def decide_quantity(prediction: Prediction, quantity: float, error: float, calls
     answer = above if prediction.yes_above else not above
     return Decision(answer, quantity, thr, margin, error, calls,
                     f"{'YES' if answer else 'NO'}: margin {margin:.3g} > error {error:.3g}", details)
+
+
+class Reduction:
+    """A reduction between two registered problems (DESIGN.md "Reduction").
+
+    Many-one reductions implement `apply`, `decide` and `overhead`, and get
+    `solve` for free; Turing reductions (`turing = True`) implement `solve(x, oracle)`.
+    Witness maps are optional: `forward_witness(image, source_witness)` gives the
+    target's witness, `backward_witness(image, target_solution)` the source's
+    (`target_solution`: the target witness, or the result for attention targets).
+    """
+
+    name = ""
+    source = ""
+    target = ""
+    turing = False
+    takes_image = False  # a Turing step that consumes the previous step's Image (and its prediction)
+    needs_quantity: str | None = None  # a quantity the previous step must decide by
+
+    def overhead(self, size: dict) -> dict:
+        """Predicted target sizes as a function of the source size (the graph's edge formula)."""
+        raise NotImplementedError
+
+    def apply(self, x) -> Image:
+        raise NotImplementedError
+
+    def decide(self, image: Image, result) -> Decision:
+        raise NotImplementedError
+
+    def solve_target(self, image: Image, **options):
+        """Solve the target exactly (decision problems) or with a backend (`options`: method, backend, …)."""
+        from sethlab.reductions.problems import get_problem
+
+        prob = get_problem(self.target)
+        return prob.solve(image.target) if prob.decision else prob.solve(image.target, **options)
+
+    def solve(self, x, oracle=None, **options) -> Decision:
+        """apply, solve the target (with `oracle` if given), decide."""
+        image = self.apply(x)
+        result = oracle(image.target) if oracle is not None else self.solve_target(image, **options)
+        return self.decide(image, result)
+
+    def forward_witness(self, image: Image, witness):
+        return None
+
+    def backward_witness(self, image: Image, solution):
+        return None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}: {self.source} -> {self.target}>"
+
+
+def decide_answer(prediction: Prediction, answer) -> Decision:
+    """Decision from an exact decision solver's Answer: the quantity is 1 for YES, 0 for NO, no error."""
+    q = 1.0 if answer.yes else 0.0
+    return decide_quantity(prediction, q, 0.0, 1, witness=answer.witness)
+
+
+def answer_prediction(sizes: dict, entry_bound: float | None = 1.0, **notes) -> Prediction:
+    """The prediction of a reduction between decision problems: the answer carries over (1 = YES, 0 = NO)."""
+    return Prediction(sizes=sizes, entry_bound=entry_bound, quantity="answer", threshold=0.5,
+                      yes_range=(1.0, 1.0), no_range=(0.0, 0.0), accuracy=0.0, calls=1, notes=notes)

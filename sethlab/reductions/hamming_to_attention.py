@@ -18,7 +18,7 @@ from sethlab.attention.instances import AttentionInstance
 from sethlab.attention.rounding import forward_rounding_bound
 from sethlab.errors import InvalidInstance
 from sethlab.instances import HammingInstance
-from sethlab.reductions.base import Decision, Image, Prediction, decide_quantity
+from sethlab.reductions.base import Decision, Image, Prediction, Reduction, decide_quantity
 
 ANCHORS = ("tuned", "zero")
 
@@ -33,7 +33,7 @@ def _ratio(log_num: float, log_other: float) -> float:
     return 1.0 / (1.0 + math.exp(min(log_other - log_num, 700.0)))
 
 
-class HammingToAttention:
+class HammingToAttention(Reduction):
     """The many-one reduction Gap-Hamming → AttC of MATH.md 5.2, deciding by max_i T_i or ‖T‖_F²."""
 
     name = "hamming-to-attention"
@@ -53,6 +53,28 @@ class HammingToAttention:
         self.anchors, self.beta, self.delta, self.quantity = anchors, beta, delta, quantity
         self.max_anchors = max_anchors
         self.name = f"hamming-to-attention-{anchors}"
+
+    def with_quantity(self, quantity: str) -> "HammingToAttention":
+        """The same reduction deciding by another quantity ('max' or 'frobenius')."""
+        return type(self)(self.anchors, self.beta, self.delta, quantity, self.max_anchors)
+
+    def overhead(self, size: dict) -> dict:
+        n = max(size["nA"], size["nB"])
+        extra = n if self.anchors == "zero" else None  # tuned: 1..n anchors, fixed only by the instance
+        return {"nq": size["nA"], "nk": None if extra is None else size["nB"] + extra, "d": 2 * size["d"], "dv": 1}
+
+    def forward_witness(self, image: Image, pair) -> int:
+        """A close pair (i, j) → the query row i, whose output is in the YES range."""
+        return int(pair[0])
+
+    def backward_witness(self, image: Image, result):
+        """The row with the largest output → its closest partner, if that pair is near (< t)."""
+        src = image.meta["source"]
+        T = np.asarray(getattr(result, "output", result))[:, 0]
+        i = int(np.argmax(T))
+        dist = np.count_nonzero(src.B != src.A[i], axis=1)
+        j = int(np.argmin(dist))
+        return (i, j) if dist[j] < src.t else None
 
     def _anchor_plan(self, log_near: float, log_far: float, kappa: float, d0: int, n: int, nA: int):
         """(signed weight e, count k): k anchors of mass e^{κe} each, total near the target mass."""
@@ -114,7 +136,7 @@ class HammingToAttention:
             },
         )
         return Image(target, pred, source_sizes={"nA": x.nA, "nB": x.nB, "d": d0, "t": t, "far": far},
-                     meta={"beta": beta})
+                     meta={"beta": beta, "source": x})
 
     def quantity_of(self, output: np.ndarray) -> float:
         T = np.asarray(output)[:, 0]

@@ -17,7 +17,7 @@ from sethlab.attention.instances import AttentionInstance
 from sethlab.attention.rounding import forward_rounding_bound
 from sethlab.errors import InvalidInstance
 from sethlab.instances import OVInstance
-from sethlab.reductions.base import Decision, Image, Prediction, decide_quantity
+from sethlab.reductions.base import Decision, Image, Prediction, Reduction, decide_quantity
 from sethlab.solvers.ov import as_ov
 
 
@@ -31,7 +31,7 @@ def frobenius_ranges(nq: int, no_row_max: float) -> tuple[tuple[float, float], t
     return (0.25, float(nq)), (0.0, nq * no_row_max**2)
 
 
-class OVToAttention:
+class OVToAttention(Reduction):
     """The many-one reduction OV → AttC of MATH.md 5.1, deciding by max_i T_i (or ‖T‖_F² for the gradient)."""
 
     name = "ov-to-attention"
@@ -45,6 +45,13 @@ class OVToAttention:
             raise InvalidInstance(f"quantity: must be 'max' or 'frobenius', got {quantity!r}")
         self.beta = beta
         self.quantity = quantity
+
+    def with_quantity(self, quantity: str) -> "OVToAttention":
+        """The same reduction deciding by another quantity ('max' or 'frobenius')."""
+        return type(self)(beta=self.beta, quantity=quantity)
+
+    def overhead(self, size: dict) -> dict:
+        return {"nq": size["nA"], "nk": size["nB"] + 1, "d": max(size["d"], 1), "dv": 1}
 
     def apply(self, x) -> Image:
         """Build the attention instance and state its prediction (before anything is solved)."""
@@ -80,7 +87,8 @@ class OVToAttention:
             calls=1,
             notes={"beta": beta, "scores": f"-beta<a,b>/d0 in [-{beta:.4g}, 0]"},
         )
-        return Image(target, pred, source_sizes={"nA": inst.nA, "nB": inst.nB, "d": inst.d}, meta={"beta": beta})
+        return Image(target, pred, source_sizes={"nA": inst.nA, "nB": inst.nB, "d": inst.d},
+                     meta={"beta": beta, "source": inst})
 
     def quantity_of(self, output: np.ndarray) -> float:
         """The decisive quantity of an attention output T (nq×1)."""
@@ -104,13 +112,13 @@ class OVToAttention:
         """An orthogonal pair (i, j) → the query row i whose output is >= 1/2."""
         return int(pair[0])
 
-    def backward_witness(self, image: Image, output: np.ndarray, source: OVInstance) -> tuple[int, int] | None:
+    def backward_witness(self, image: Image, result) -> tuple[int, int] | None:
         """A row with T_i >= 1/4 → its orthogonal partner, found by scanning row i of the source."""
-        T = np.asarray(output)[:, 0]
+        T = np.asarray(getattr(result, "output", result))[:, 0]
         i = int(np.argmax(T))
         if T[i] < 0.25:
             return None
-        src = source if isinstance(source, OVInstance) else as_ov(source)
+        src = image.meta["source"]
         dots = src.B.astype(np.int64) @ src.A[i].astype(np.int64)
         js = np.flatnonzero(dots == 0)
         return (i, int(js[0])) if js.size else None

@@ -91,3 +91,34 @@ def backward_witness(image: OVToHammingImage, pair) -> tuple[int, int]:
     if dist > image.d0:
         raise InvalidInstance(f"pair: ({i}, {j}) is at distance {dist} > d0 = {image.d0}, not a close pair")
     return i, j
+
+
+from sethlab.reductions.base import Decision, Image, Reduction, answer_prediction, decide_answer  # noqa: E402
+
+
+class OVToHamming(Reduction):
+    """OV → Hamming close pair by the 3-bit gadget as a registered reduction (MATH.md 4.2)."""
+
+    name = "ov-to-hamming"
+    source = "ov"
+    target = "hamming-close-pair"
+
+    def overhead(self, size: dict) -> dict:
+        return {"nA": size["nA"], "nB": size["nB"], "d": 3 * size["d"], "t": size["d"] + 1}
+
+    def apply(self, x) -> Image:
+        image = ov_to_hamming(x)
+        h = image.instance
+        pred = answer_prediction({"nA": h.nA, "nB": h.nB, "d": h.d, "t": h.t}, 1.0, gap=h.gap)
+        return Image(h, pred, source_sizes={"nA": image.source.nA, "nB": image.source.nB, "d": image.d0},
+                     meta={"gadget": image})
+
+    def decide(self, image: Image, result) -> Decision:
+        return decide_answer(image.prediction, result)
+
+    def forward_witness(self, image: Image, witness):
+        return forward_witness(image.meta["gadget"], witness)
+
+    def backward_witness(self, image: Image, solution):
+        return None if solution is None else backward_witness(image.meta["gadget"], solution)
+

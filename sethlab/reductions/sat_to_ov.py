@@ -99,3 +99,34 @@ def backward_witness(image: SatToOVImage, pair) -> tuple[int, ...]:
     n1 = image.left_vars
     bits = [(i >> k) & 1 for k in range(n1)] + [(j >> k) & 1 for k in range(image.right_vars)]
     return tuple(v if bits[v - 1] else -v for v in range(1, image.nvars + 1))
+
+
+from sethlab.reductions.base import Decision, Image, Reduction, answer_prediction, decide_answer  # noqa: E402
+
+
+class SatToOV(Reduction):
+    """CNF-SAT → OV by split and list as a registered reduction (MATH.md 4.1)."""
+
+    name = "sat-to-ov"
+    source = "cnf-sat"
+    target = "ov"
+
+    def overhead(self, size: dict) -> dict:
+        n1 = (size["N"] + 1) // 2
+        return {"nA": 2**n1, "nB": 2 ** (size["N"] - n1), "d": size["m"]}
+
+    def apply(self, x) -> Image:
+        image = sat_to_ov(x)
+        ov = image.instance
+        pred = answer_prediction({"nA": ov.nA, "nB": ov.nB, "d": ov.d}, 1.0)
+        return Image(ov, pred, source_sizes={"N": image.nvars, "m": len(image.clauses)}, meta={"split": image})
+
+    def decide(self, image: Image, result) -> Decision:
+        return decide_answer(image.prediction, result)
+
+    def forward_witness(self, image: Image, witness):
+        return forward_witness(image.meta["split"], witness)
+
+    def backward_witness(self, image: Image, solution):
+        return None if solution is None else backward_witness(image.meta["split"], solution)
+

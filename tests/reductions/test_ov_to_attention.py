@@ -47,7 +47,7 @@ def test_rows_with_partner_at_least_half_and_backward_witness():
     image = red.apply(inst)
     T = sa.attention(image.target).output
     assert T[i, 0] >= 0.5
-    pair = red.backward_witness(image, T, inst)
+    pair = red.backward_witness(image, T)
     assert pair is not None and int(inst.A[pair[0]].astype(int) @ inst.B[pair[1]]) == 0
     assert red.forward_witness(image, (i, j)) == i
 
