@@ -30,8 +30,11 @@ def binary_matrix(value, field: str) -> np.ndarray:
     if arr.dtype.kind == "f" and np.isnan(arr).any():
         i, j = np.argwhere(np.isnan(arr))[0]
         raise InvalidInstance(f"{field}: NaN at ({i}, {j}) (entries must be 0 or 1)")
-    bad = (arr != 0) & (arr != 1)
-    if bad.any():
+    if arr.dtype.kind == "b" or (arr.dtype.kind == "u" and (arr.size == 0 or arr.max() <= 1)):
+        bad = None  # fast path for the common uint8/bool input
+    else:
+        bad = (arr != 0) & (arr != 1)
+    if bad is not None and bad.any():
         i, j = np.argwhere(bad)[0]
         raise InvalidInstance(f"{field}: entries must be 0 or 1, found {arr[i, j].item()!r} at ({i}, {j})")
     out = np.ascontiguousarray(arr, dtype=np.uint8).copy()
