@@ -10,9 +10,9 @@ float64 coefficients actually used:
   worst case 1 − e^{−2R}T_g(2R) (a Poisson tail, computed term by term and
   rounded up), capped by (2R)^{g+1}/(g+1)!, plus γ_{g+3}·e^{2R} for the
   coefficient rounding.
-- ``chebyshev``: interpolation at Chebyshev nodes, built in exact rational
-  arithmetic and certified by `certify_relative_error` (exact arithmetic on
-  the stored coefficients; no sampling).
+- ``chebyshev``: the truncated Chebyshev series of eˢ (Bessel coefficients),
+  converted to monomials exactly and certified by `certify_relative_error`
+  (exact arithmetic on the stored coefficients; no sampling).
 
 Every bound below 1 also proves P > 0 on [−R, R] (P >= (1 − η)eˢ).
 """
@@ -166,46 +166,106 @@ def _shifted_coeffs(g: int, R: float) -> tuple:
 
 
 def chebyshev(g: int, R: float) -> ExpPoly:
-    """Interpolant of eˢ at the g + 1 Chebyshev nodes of [−R, R], certified exactly (MATH.md 3.1)."""
+    """Truncated Chebyshev series of eˢ on [−R, R], I_0(R) + 2Σ_{k<=g} I_k(R)T_k(s/R), certified exactly (MATH.md 3.1).
+
+    The Bessel coefficients are computed in floating point; their conversion to the monomial
+    basis is exact (integers), so the only roundings are the final float coefficients, and
+    `certify_relative_error` certifies those stored coefficients.
+    """
     g, R = _check(g, R)
     if R == 0:
-        raise InvalidInstance("R: the Chebyshev interpolant needs R > 0 (use taylor for R = 0)")
+        raise InvalidInstance("R: the Chebyshev series needs R > 0 (use taylor for R = 0)")
     if g > CHEBYSHEV_MAX_DEGREE:
         raise InvalidInstance(f"degree: chebyshev is built up to degree {CHEBYSHEV_MAX_DEGREE}, got {g}")
     return _chebyshev(g, R)
 
 
+def _bessel_i(k: int, x: float) -> float:
+    """I_k(x) = Σ_m (x/2)^{2m+k}/(m!(m+k)!), positive terms summed in log space."""
+    h = x / 2
+    logs = []
+    m = 0
+    while True:
+        v = (2 * m + k) * math.log(h) - math.lgamma(m + 1) - math.lgamma(m + k + 1)
+        logs.append(v)
+        if m > h and v < logs[0] - 80:
+            break
+        m += 1
+    top = max(logs)
+    return math.exp(top) * math.fsum(math.exp(v - top) for v in logs)
+
+
 @lru_cache(maxsize=256)
 def _chebyshev(g: int, R: float) -> ExpPoly:
-    nodes = [R * math.cos((2 * i + 1) * math.pi / (2 * g + 2)) for i in range(g + 1)]
-    xs = [Fraction(x) for x in nodes]
-    ys = [Fraction(math.exp(x)) for x in nodes]
-    # Newton divided differences, then expansion to the monomial basis, all exact.
-    dd = list(ys)
-    for level in range(1, g + 1):
-        for i in range(g, level - 1, -1):
-            dd[i] = (dd[i] - dd[i - 1]) / (xs[i] - xs[i - level])
-    poly = [dd[g]]
-    for i in range(g - 1, -1, -1):
-        # poly ← poly·(s − x_i) + dd[i]
-        new = [Fraction(0)] * (len(poly) + 1)
-        for j, c in enumerate(poly):
-            new[j + 1] += c
-            new[j] -= c * xs[i]
-        new[0] += dd[i]
-        poly = new
-    coeffs = tuple(float(c) for c in poly)
+    coeffs = _chebyshev_coeffs(g, R)
     return ExpPoly("chebyshev", g, R, coeffs, certify_relative_error(coeffs, R), False)
+
+
+@lru_cache(maxsize=256)
+def _chebyshev_coeffs(g: int, R: float) -> tuple:
+    if R == 0:
+        return (1.0,) + (0.0,) * g
+    cheb = [Fraction(_bessel_i(k, R)) * (1 if k == 0 else 2) for k in range(g + 1)]
+    mono = _chebyshev_to_monomial(cheb)  # coefficients in x = s/R
+    Rq = Fraction(R)
+    return tuple(float(c / Rq**j) for j, c in enumerate(mono))
+
+
+def _chebyshev_to_monomial(c: list) -> list:
+    """Monomial coefficients of Σ c_k T_k(x), exactly (T_{k+1} = 2x·T_k − T_{k−1} on integer coefficients)."""
+    n = len(c)
+    out = [Fraction(0)] * n
+    prev, cur = [1], [0, 1]  # T_0, T_1 as integer coefficient lists
+    for k in range(n):
+        t = prev if k == 0 else cur
+        if k >= 2:
+            nxt = [0] + [2 * v for v in cur]
+            for j, v in enumerate(prev):
+                nxt[j] -= v
+            prev, cur = cur, nxt
+            t = cur
+        for j, v in enumerate(t):
+            if v:
+                out[j] += c[k] * v
+    return out
 
 
 BUILDERS = {"taylor": taylor, "shifted_taylor": shifted_taylor, "chebyshev": chebyshev}
 
 
-def build(kind: str, g: int, R: float) -> ExpPoly:
-    """The polynomial of family `kind` and degree g for the range [−R, R]."""
+def build(kind: str, g: int, R: float, exact_arithmetic: bool = False) -> ExpPoly:
+    """The polynomial of family `kind` and degree g for the range [−R, R].
+
+    exact_arithmetic=True states the bound of the exact-coefficient polynomial instead (the
+    setting of the theorems, for planning only): no coefficient rounding, closed forms throughout.
+    """
     if kind not in BUILDERS:
         raise InvalidInstance(f"polynomial: must be one of {', '.join(KINDS)}, got {kind!r}")
+    if exact_arithmetic:
+        g, R = _check(g, R)
+        coeffs = _chebyshev_coeffs(g, R) if kind == "chebyshev" else BUILDERS[kind](g, R).coeffs
+        return ExpPoly(kind, g, R, coeffs, exact_arithmetic_bound(kind, g, R), ONE_SIDED[kind])
     return BUILDERS[kind](g, R)
+
+
+def exact_arithmetic_bound(kind: str, g: int, R: float) -> float:
+    """Proven relative error of the exact-coefficient polynomial (no floating point).
+
+    taylor: e^R R^{g+1}/(g+1)!; shifted_taylor: the Poisson tail; chebyshev (truncated series):
+    e^R·2Σ_{k>g} I_k(R) <= e^R·2(R/2)^{g+1}/(g+1)!·e^{R²/(4(g+2))}/(1 − R/(2(g+2))), using
+    I_{k+1}/I_k <= R/(2(k+1)) termwise; inf when R >= 2(g+2).
+    """
+    g, R = _check(g, R)
+    if kind == "taylor":
+        return _up(math.exp(R + _log_pow_over_fact(R, g + 1)))
+    if kind == "shifted_taylor":
+        return _up(min(math.exp(_log_pow_over_fact(2 * R, g + 1)), _poisson_tail_upper(2 * R, g)))
+    if kind == "chebyshev":
+        q = R / (2 * (g + 2))
+        if q >= 1:
+            return math.inf
+        return _up(2 * math.exp(R + _log_pow_over_fact(R / 2, g + 1) + R * R / (4 * (g + 2))) / (1 - q))
+    raise InvalidInstance(f"polynomial: must be one of {', '.join(KINDS)}, got {kind!r}")
 
 
 def available(kind: str, g: int, R: float) -> bool:
@@ -223,66 +283,77 @@ def certify_relative_error(coeffs: tuple, R: float) -> float:
     """A proven upper bound on sup_{|s|<=R} |P(s) − eˢ|/eˢ for P(s) = Σ coeffs[j]·sʲ (exact arithmetic).
 
     With x = s/R ∈ [−1, 1]: D = P − T_N (T_N the Taylor polynomial of degree N) and
-    E_M the Taylor polynomial of e^{−s}. Then |P − eˢ|e^{−s} <= |D·E_M| + ‖D‖·τ_M + τ_N,
-    with τ_k = e^R·R^{k+1}/(k+1)! (both Taylor remainders) and ‖·‖ on [−1, 1] bounded by the
-    sum of absolute Chebyshev coefficients, computed exactly in rationals.
+    E_M the Taylor polynomial of e^{−s}. Then |P − eˢ|e^{−s} <= |D·E_M| + ‖D‖·τ_N + τ_N,
+    with τ_N = e^R·R^{N+1}/(N+1)! (both Taylor remainders) and ‖·‖ on [−1, 1] bounded by the
+    sum of absolute Chebyshev coefficients. Everything is exact integer arithmetic over one
+    common denominator; only the final sums are rounded, upwards.
     """
     R = float(R)
     if R == 0:
-        return abs(coeffs[0] - 1.0) if coeffs else 1.0
+        return _up(abs(coeffs[0] - 1.0)) if coeffs else 1.0
     g = len(coeffs) - 1
     N = max(g, 1)
     while math.exp(R + _log_pow_over_fact(R, N + 1)) > _CERT_TAIL:
         N += 1
+    # Every number below is an integer over den = 2^e·N!: R = r·2^−t, a_j = m_j·2^−f_j.
     Rq = Fraction(R)
-    powers = [Fraction(1)]
-    for _ in range(N):
-        powers.append(powers[-1] * Rq)
-    fact = [math.factorial(j) for j in range(N + 1)]
-    D = [
-        (Fraction(coeffs[j]) if j <= g else Fraction(0)) * powers[j] - powers[j] / fact[j] for j in range(N + 1)
-    ]
-    EM = [(powers[j] / fact[j]) * (-1 if j % 2 else 1) for j in range(N + 1)]
-    cD = _monomial_to_chebyshev(D)
-    cE = _monomial_to_chebyshev(EM)
-    prod = _chebyshev_product(cD, cE)
+    r_num, t = Rq.numerator, Rq.denominator.bit_length() - 1
+    fs = [Fraction(a) for a in coeffs]
+    f = max([x.denominator.bit_length() - 1 for x in fs] + [0])
+    e = f + t * N
+    fN = math.factorial(N)
+    # D_j·den = a_j R^j den − R^j den/j!
+    D = []
+    for j in range(N + 1):
+        rj = r_num**j << (t * (N - j))  # R^j·2^{tN}
+        a = (fs[j].numerator << (f - (fs[j].denominator.bit_length() - 1))) if j <= g else 0  # a_j·2^f
+        D.append(a * rj * fN - (rj << f) * (fN // math.factorial(j)))
+    EM = [((r_num**j) << (t * (N - j))) * (fN // math.factorial(j)) * (-1 if j % 2 else 1) for j in range(N + 1)]
+    cD, sD = _mono_to_cheb_int(D)  # value = cD / (den_D·2^sD)
+    cE, sE = _mono_to_cheb_int(EM)
+    den_D = (1 << e) * fN
+    den_E = (1 << (t * N)) * fN
+    prod = _cheb_product_int(cD, cE)  # value = prod / (den_D·den_E·2^{sD+sE+1})
     tau = math.exp(R + _log_pow_over_fact(R, N + 1))
-    normD = float(sum(abs(c) for c in cD))
-    main = float(sum(abs(c) for c in prod))
+    normD = _ratio_up(sum(abs(v) for v in cD), den_D << sD)
+    main = _ratio_up(sum(abs(v) for v in prod), (den_D * den_E) << (sD + sE + 1))
     return _up(main + normD * tau + tau) + 1e-300
 
 
-def _monomial_to_chebyshev(c: list) -> list:
-    """Chebyshev coefficients of Σ c_j xʲ, exactly (Horner with x·T_k = (T_{k+1} + T_{|k−1|})/2)."""
-    out = [Fraction(0)]
-    for a in reversed(c):
-        new = [Fraction(0)] * (len(out) + 1)
-        for k, v in enumerate(out):
-            if v == 0:
-                continue
-            if k == 0:
-                new[1] += v
-            else:
-                half = v / 2
-                new[k + 1] += half
-                new[k - 1] += half
-        new[0] += a
-        out = new
-    return out
+def _ratio_up(num: int, den: int) -> float:
+    """num/den as a float rounded up (relative 2^−50 margin)."""
+    return float(Fraction(num, den)) * (1 + 2.0**-50)
 
 
-def _chebyshev_product(a: list, b: list) -> list:
-    """Chebyshev coefficients of (Σ a_i T_i)(Σ b_j T_j): T_i T_j = (T_{i+j} + T_{|i−j|})/2."""
-    out = [Fraction(0)] * (len(a) + len(b) - 1)
+def _mono_to_cheb_int(p: list) -> tuple:
+    """Chebyshev coefficients of Σ p_j xʲ (integers) as (c, s) with value c_m / 2^s, exactly.
+
+    xʲ = 2^{1−j} Σ_k C(j, k) T_{j−2k}, the T_0 term halved: with s = deg, every weight is an integer.
+    """
+    n = len(p) - 1
+    s = n
+    c = [0] * (n + 1)
+    for j, pj in enumerate(p):
+        if not pj:
+            continue
+        for k in range(j // 2 + 1):
+            m = j - 2 * k
+            w = math.comb(j, k) << (s - j + 1) if m > 0 else math.comb(j, k) << (s - j)
+            c[m] += pj * w
+    return c, s
+
+
+def _cheb_product_int(a: list, b: list) -> list:
+    """2·(Σ a_i T_i)(Σ b_j T_j) in the Chebyshev basis (T_i T_j = (T_{i+j} + T_{|i−j|})/2), integers."""
+    out = [0] * (len(a) + len(b) - 1)
     for i, x in enumerate(a):
-        if x == 0:
+        if not x:
             continue
         for j, y in enumerate(b):
-            if y == 0:
-                continue
-            v = x * y / 2
-            out[i + j] += v
-            out[abs(i - j)] += v
+            if y:
+                v = x * y
+                out[i + j] += v
+                out[abs(i - j)] += v
     return out
 
 

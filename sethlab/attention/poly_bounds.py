@@ -131,13 +131,22 @@ def certify(poly: ExpPoly, model, u: float) -> Certificate:
 
 
 def at_degree(g: int, R: float, model, u: float) -> Certificate:
-    """The family with the smallest certified bound at degree g (MATH.md 3.1: use whichever is best)."""
-    cands = [certify(exp_poly.build(k, g, R), model, u) for k in exp_poly.KINDS if exp_poly.available(k, g, R)]
+    """The family with the smallest certified bound at degree g (MATH.md 3.1: use whichever is best).
+
+    u = 0 plans for exact arithmetic: exact-coefficient bounds and no rounding term.
+    """
+    cands = [
+        certify(exp_poly.build(k, g, R, exact_arithmetic=u == 0), model, u)
+        for k in exp_poly.KINDS
+        if exp_poly.available(k, g, R) or (u == 0 and k == "chebyshev" and R > 0)
+    ]
     return min(cands, key=lambda c: c.error_bound)
 
 
 def choose(R: float, model, u: float, eps: float, max_degree: int = MAX_DEGREE) -> Certificate:
     """The lowest degree (any family) whose certified bound is <= eps; CertificationError if none can be.
+
+    u = 0 plans for exact arithmetic (the theorems' setting), with exact-coefficient bounds.
 
     Degrees rise until a family meets eps. The search stops early once the rounding term alone
     exceeds the η' that eps allows: higher degrees only add rounding (MATH.md 3.1).
@@ -149,11 +158,16 @@ def choose(R: float, model, u: float, eps: float, max_degree: int = MAX_DEGREE) 
         best = None
         floor = math.inf
         for kind in exp_poly.KINDS:
-            if not exp_poly.available(kind, g, R):
-                continue
-            if kind == "chebyshev" and exp_poly.chebyshev_estimate(g, R) / 4 > need:
-                continue  # cannot meet eps at this degree; skip the exact certificate
-            c = certify(exp_poly.build(kind, g, R), model, u)
+            if u == 0:  # exact arithmetic (planning the theorems' setting): closed-form bounds only
+                if kind == "chebyshev" and R == 0:
+                    continue
+                c = certify(exp_poly.build(kind, g, R, exact_arithmetic=True), model, u)
+            else:
+                if not exp_poly.available(kind, g, R):
+                    continue
+                if kind == "chebyshev" and max(exp_poly.chebyshev_estimate(g, R), u * math.exp(2 * R)) / 4 > need:
+                    continue  # cannot meet eps at this degree; skip the exact certificate
+                c = certify(exp_poly.build(kind, g, R), model, u)
             floor = min(floor, normalized_error(0.0, c.rounding, True))
             if c.error_bound <= eps and (best is None or c.error_bound < best.error_bound):
                 best = c

@@ -144,3 +144,18 @@ def test_best_at_degree_picks_chebyshev_at_r_one():
 def test_bad_arguments_raise_invalid_instance(call):
     with pytest.raises(sethlab.InvalidInstance):
         call()
+
+
+@pytest.mark.parametrize("kind", exp_poly.KINDS)
+@pytest.mark.parametrize("g, R", [(6, 1.0), (12, 2.0), (18, 3.0)])
+def test_exact_arithmetic_bounds_cover_measured_error(kind, g, R):
+    # closed forms for the exact-coefficient polynomials (planning the theorems' setting)
+    p = exp_poly.build(kind, g, R, exact_arithmetic=True)
+    assert measured_rel_error(p) <= p.rel_error
+    assert p.rel_error <= 200 * measured_rel_error(p)
+
+
+def test_chebyshev_needs_fewer_degrees_than_taylor_at_r_one():
+    # the worked example's η ≈ 1.5e-12: Taylor needs 15, the certified Chebyshev series 12
+    g_cheb = next(g for g in range(40) if exp_poly.chebyshev(g, 1.0).rel_error <= 1.5e-12)
+    assert g_cheb == 12
