@@ -44,6 +44,7 @@ def test_ov_instance_allows_dimension_zero():
     ([[0, 2]], [[1, 0]], r"A: entries must be 0 or 1, found 2 at \(0, 1\)"),
     ([[0, 1]], [[1, -1]], r"B: entries must be 0 or 1, found -1 at \(0, 1\)"),
     ([[0, 0.5]], [[1, 0]], r"A: entries must be 0 or 1"),
+    (np.array([[0, 3]], dtype=np.uint8), [[1, 0]], r"A: entries must be 0 or 1, found 3 at \(0, 1\)"),
     ([[0, math.nan]], [[1, 0]], r"A: NaN at \(0, 1\)"),
     ([["0", "1"]], [[1, 0]], r"A: entries must be numeric"),
     ([[0, 1]], [[1, 0, 1]], r"B: dimension 3 differs from A's dimension 2"),
