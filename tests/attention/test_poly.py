@@ -232,3 +232,17 @@ def test_engine_functions_check_the_instance_type():
         poly.loss_gradient_poly(f, get_ops("numpy"), eps=1e-3)
     with pytest.raises(sethlab.InvalidInstance, match="inst"):
         poly.plan("not an instance", eps=1e-3)
+
+
+@pytest.mark.parametrize("degree", [1, 2])
+def test_gradient_bound_is_within_three_orders_on_coherent_rows(degree):
+    # every query row equal and h aligned with the scores: the per-row errors add up over nq,
+    # so the factor nq of MATH.md 3.4 is real and the bound stays within 1000x of the error
+    rng = np.random.default_rng(0)
+    n, d = 300, 3
+    A2 = signs(rng, n, d)
+    A3 = np.where(A2.sum(axis=1, keepdims=True) > 0, 1.0, -1.0)
+    g = sa.GradientInstance(np.ones((n, d)), A2, A3, np.zeros((n, 1)), np.eye(d), np.eye(1))
+    res = sa.loss_gradient(g, method="poly", degree=degree)
+    err = np.abs(res.grad - naive_gradient(g)[0]).max()
+    assert err <= res.error_bound <= 1000 * err
