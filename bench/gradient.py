@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
 from _measure import (  # noqa: E402
+    floor_seconds,
     machine,
     numpy_rates,
     reset_peak_rss,
@@ -34,18 +35,10 @@ GiB = 1 << 30
 
 
 def make_instance(n: int, d: int, seed: int = 0):
-    """A random instance with scores of order 1: A1, A2, A3, E Gaussian, X = I/√d·N(0,1), Y = I."""
-    import sethlab.attention as sa
+    """A random instance with scores of order 1 (the one `sethlab bench` measures too)."""
+    from sethlab.benchmarks import gaussian_gradient_instance
 
-    rng = np.random.default_rng(seed)
-    return sa.GradientInstance(
-        rng.normal(size=(n, d)),
-        rng.normal(size=(n, d)),
-        rng.normal(size=(n, d)),
-        rng.normal(size=(n, d)),
-        rng.normal(size=(d, d)) / np.sqrt(d),
-        np.eye(d),
-    )
+    return gaussian_gradient_instance(n, d, seed)
 
 
 def worker(spec: dict) -> dict:
@@ -89,11 +82,6 @@ def worker(spec: dict) -> dict:
 
         out["cuda_peak_bytes"] = torch.cuda.max_memory_allocated()
     return out
-
-
-def floor_seconds(n: int, d: int, dv: int, rates: dict) -> float:
-    """MATH.md 2.2: 2(2d + 2dv)n² flops at the GEMM rate plus n² exponentials at the exp rate."""
-    return 2 * (2 * d + 2 * dv) * n * n / rates["gemm_flops_per_s"] + n * n / rates["exp_per_s"]
 
 
 def fmt_mem(b):

@@ -1,0 +1,85 @@
+"""A tiny progress bar for long CLI work (DESIGN.md "Command line": a bar on a terminal, quiet when piped).
+
+It writes to stderr only when stderr is a terminal, and only once the work has
+run for `delay` seconds, so short commands and piped output stay clean. No
+dependency beyond the standard library.
+
+    with Progress("deciding", total=len(items)) as bar:
+        for item in items:
+            work(item)
+            bar.advance()
+
+    with Progress("solving"):          # no total: an elapsed-time ticker
+        opaque_call()
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+WIDTH = 28
+
+
+class Progress:
+    """A bar (with `total`) or an elapsed-time ticker (without), drawn on a TTY stderr after `delay` seconds."""
+
+    def __init__(self, label: str, total: int | None = None, *, stream=None, delay: float = 1.5,
+                 interval: float = 0.2, enabled: bool | None = None):
+        self.label, self.total = label, total
+        self.stream = stream if stream is not None else sys.stderr
+        if enabled is None:
+            isatty = getattr(self.stream, "isatty", None)
+            enabled = bool(isatty and isatty())
+        self.enabled = enabled
+        self.delay, self.interval = delay, interval
+        self.done = 0
+        self._start = 0.0
+        self._drawn = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> "Progress":
+        self._start = time.monotonic()
+        if self.enabled:
+            self._thread = threading.Thread(target=self._tick, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self._drawn:  # wipe the bar so the command's own output starts on a clean line
+            self.stream.write("\r" + " " * (len(self.label) + WIDTH + 40) + "\r")
+            self.stream.flush()
+
+    def advance(self, k: int = 1) -> None:
+        """Count `k` more units of work done."""
+        with self._lock:
+            self.done += k
+
+    def set_label(self, label: str) -> None:
+        """Change the text shown before the bar (e.g. the current step)."""
+        with self._lock:
+            self.label = label
+
+    def _line(self) -> str:
+        elapsed = time.monotonic() - self._start
+        if self.total:
+            frac = min(1.0, self.done / self.total)
+            filled = int(round(frac * WIDTH))
+            return f"{self.label} [{'#' * filled}{'.' * (WIDTH - filled)}] {self.done}/{self.total} {elapsed:5.1f}s"
+        return f"{self.label} ... {elapsed:5.1f}s"
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.interval):
+            if time.monotonic() - self._start < self.delay:
+                continue
+            with self._lock:
+                line = self._line()
+            self.stream.write("\r" + line + "  ")
+            self.stream.flush()
+            self._drawn = True
