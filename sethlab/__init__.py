@@ -16,4 +16,16 @@ def decide(cnf, via="attention-gradient", method="exact", backend="numpy", **opt
     return _decide(cnf, via=via, method=method, backend=backend, **options)
 
 
-__all__ = ["InvalidInstance", "BackendUnavailable", "decide", "__version__"]
+_SUBMODULES = ("attention", "solvers", "reductions", "generators", "io", "cnf", "instances", "testing", "executors")
+
+
+def __getattr__(name):
+    """Import public subpackages on first use, so `import sethlab` stays light (PEP 562)."""
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"sethlab.{name}")
+    raise AttributeError(f"module 'sethlab' has no attribute {name!r}")
+
+
+__all__ = ["InvalidInstance", "BackendUnavailable", "decide", "__version__", *_SUBMODULES]
