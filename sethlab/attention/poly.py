@@ -91,7 +91,14 @@ def _model(inst):
     if isinstance(inst, GradientInstance):
         return (
             poly_bounds.GradientModel(
-                inst.nq, inst.d, inst.dv, inst.bound_A1, inst.bound_A2, inst.bound_h, inst.bound_E
+                inst.nq,
+                inst.d,
+                inst.dv,
+                inst.bound_A1,
+                inst.bound_A2,
+                inst.bound_h,
+                inst.bound_E,
+                float(np.abs(inst.A1).sum(axis=0).max()),
             ),
             inst.dv,
         )

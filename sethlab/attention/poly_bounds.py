@@ -7,7 +7,8 @@ Chain of bounds, each proven in MATH.md:
    ρ = Σ_j |a_j| R^j · e^R >= max_ij Σ_α |φ_α(q_i) ψ_α(k_j)| / e^{s_ij} (MATH.md 3.1);
 3. normalization: Ã/A ∈ [1 − lo, 1 + hi] gives |S̃ − S| <= η'·S with η' = (lo + hi)/(1 − lo)
    (lo = hi = η + δ; one-sided P: lo = η + δ, hi = δ + its coefficient-rounding excess), which is MATH.md's 2η/(1−η) and η/(1−η) at δ = 0;
-4. forward: ‖T − Att‖∞ <= η'‖V‖∞ (3.3); gradient: (nq/d)‖A1‖∞‖A2‖∞·P_err (3.4).
+4. forward: ‖T − Att‖∞ <= η'‖V‖∞ (3.3); gradient: (nq/d)‖A1‖∞‖A2‖∞·P_err (3.4), with
+   nq·‖A1‖∞ sharpened to the largest column sum max_a Σ_i |A1_ia| (Hölder, same proof).
 
 Rounding model (the one assumption): C_ROUND = 8 is twice the 4(g+1) roundings a term
 φ_α ψ_α picks up in the features and coefficients (proven to first order); the other half covers
@@ -74,7 +75,12 @@ class ForwardModel:
 
 @dataclass(frozen=True)
 class GradientModel:
-    """The gradient bound (nq/d)·‖A1‖∞‖A2‖∞·(3η'(Qmax + Δq) + 2Δq) (MATH.md 3.4), Cmax = ‖h‖∞ + ‖E‖∞."""
+    """The gradient bound (1/d)·‖A1‖₁,col·‖A2‖∞·(3η'(Qmax + Δq) + 2Δq) (MATH.md 3.4), Cmax = ‖h‖∞ + ‖E‖∞.
+
+    ‖A1‖₁,col = max_a Σ_i |A1_ia| <= nq·‖A1‖∞ (MATH.md's factor): entry (a, b) of A1ᵀ(p̃ − p)A2/d
+    is at most (1/d)·Σ_i |A1_ia|·‖A2‖∞·Σ_j |p̃_ij − p_ij|, and every row's Σ_j is <= P_err.
+    `col_l1_A1` = None uses nq·‖A1‖∞.
+    """
 
     nq: int
     d: int
@@ -83,6 +89,7 @@ class GradientModel:
     bound_A2: float
     bound_h: float
     bound_E: float
+    col_l1_A1: float | None = None
 
     kind = "gradient"
 
@@ -93,7 +100,10 @@ class GradientModel:
         qmax = self.dv * (H + self.bound_E) * H
         dq = self.dv * eta_prime * H * H
         p_err = 3 * eta_prime * (qmax + dq) + 2 * dq
-        return self.nq / self.d * self.bound_A1 * self.bound_A2 * p_err
+        rows = self.nq * self.bound_A1
+        if self.col_l1_A1 is not None:
+            rows = min(rows, self.col_l1_A1)
+        return rows / self.d * self.bound_A2 * p_err
 
 
 def required_eta_prime(model, eps: float) -> float:
