@@ -1,17 +1,31 @@
 """The `sethlab` command (DESIGN.md "Command line").
 
-Exit codes: 0 success, 1 a check failed, 2 bad input or usage. A bad input is
-one line on stderr, never a traceback.
+    sethlab demo      the main job: the checked tour, written up in a fresh folder
+    sethlab gen       instances of a family to a file (DIMACS or .npz), --seed everywhere
+    sethlab reduce    apply the registered chain to a file, write the image
+    sethlab solve     solve a file: exact solvers, or attention with --method/--backend
+    sethlab verify    check registered reductions against ground truth
+    sethlab chain     decide a CNF file along SAT → OV → attention → gradient, compare with the SAT solver
+    sethlab graph     the reduction graph
+    sethlab bench     benchmark ratios measured in one run
+
+Exit codes: 0 success, 1 a check failed (a reduction or the demo disagreed with
+ground truth), 2 bad input or usage. A bad file or argument is one line on
+stderr, never a traceback. `--json` prints machine-readable results on stdout.
+Long work shows a progress bar on a terminal (stderr) and nothing when piped.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 
 import sethlab
 from sethlab.errors import InvalidInstance
+from sethlab.progress import Progress
 
 
 class _Parser(argparse.ArgumentParser):
@@ -21,38 +35,511 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"sethlab: error: {message}\n")
 
 
+# ---------------------------------------------------------------- argument types
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
+    return value
+
+
+def _probability(text: str) -> float:
+    value = _positive_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be a probability in (0, 1], got {text!r}")
+    return value
+
+
+def _emit(payload: dict) -> None:
+    print(json.dumps(_plain(payload), indent=2))
+
+
+def _plain(x):
+    """JSON-safe copy: numpy scalars to numbers, tuples to lists, non-finite floats to strings."""
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if hasattr(x, "item") and not hasattr(x, "__len__"):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    if x is None or isinstance(x, (bool, int, float, str)):
+        return x
+    if hasattr(x, "tolist"):
+        return _plain(x.tolist())
+    return str(x)
+
+
+def _load(path: str):
+    from sethlab import io
+
+    return io.load(path)
+
+
+def _sizes(problem: str, instance) -> dict:
+    from sethlab.reductions.problems import get_problem
+
+    return get_problem(problem).size(instance)
+
+
+def _fmt_sizes(sizes: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sizes.items())
+
+
+# ---------------------------------------------------------------- demo
+
+
 def _cmd_demo(args) -> int:
     from sethlab.demo import run_demo
 
-    return run_demo(n=args.n, d=args.d, seed=args.seed, as_json=args.json, out=sys.stdout)
+    return run_demo(out=args.out, n=args.n, d=args.d, seed=args.seed, quick=args.quick, as_json=args.json,
+                    stream=sys.stdout)
+
+
+# ---------------------------------------------------------------- gen
+
+CNF_FAMILIES = ("kcnf", "pigeonhole", "coloring", "tseitin")
+
+
+def _generate(args):
+    """(problem, instance, params, extra) for the chosen family; params are what regenerates it."""
+    from sethlab import generators as g
+
+    fam = args.family
+    if fam == "kcnf":
+        m = args.clauses if args.clauses is not None else round(4.26 * args.vars)
+        params = {"n_vars": args.vars, "n_clauses": m, "k": args.k, "planted": args.planted}
+        return "cnf-sat", g.random_kcnf(args.vars, m, args.k, seed=args.seed, planted=args.planted), params, {}
+    if fam == "pigeonhole":
+        params = {"n_holes": args.holes, "n_pigeons": args.pigeons}
+        return "cnf-sat", g.pigeonhole(args.holes, args.pigeons, seed=args.seed), params, {}
+    if fam == "coloring":
+        params = {"n_vertices": args.vertices, "edge_prob": args.edge_prob, "k": args.colors}
+        return "cnf-sat", g.random_coloring(args.vertices, args.edge_prob, args.colors, seed=args.seed), params, {}
+    if fam == "tseitin":
+        params = {"n_vertices": args.vertices, "degree": args.degree, "parity": args.parity}
+        return "cnf-sat", g.random_tseitin(args.vertices, args.degree, seed=args.seed, parity=args.parity), params, {}
+    if fam == "ov":
+        params = {"n": args.n, "d": args.d, "density": args.density, "n_b": args.n_b, "planted": not args.no_pair}
+        if args.no_pair:
+            return "ov", g.no_pair_ov(args.n, args.d, seed=args.seed, density=args.density, n_b=args.n_b), params, {}
+        inst, pair = g.planted_ov(args.n, args.d, seed=args.seed, density=args.density, n_b=args.n_b)
+        return "ov", inst, params, {"planted_pair": list(pair)}
+    if fam == "gap-hamming":
+        params = {"n": args.n, "d": args.d, "t": args.t, "gap": args.gap, "n_b": args.n_b}
+        inst, pair = g.planted_gap_hamming(args.n, args.d, args.t, args.gap, seed=args.seed, n_b=args.n_b)
+        return "hamming-close-pair", inst, params, {"planted_pair": list(pair)}
+    raise InvalidInstance(f"family: unknown {fam!r}")  # argparse restricts the choices
+
+
+def _cmd_gen(args) -> int:
+    from sethlab import io
+
+    is_cnf = args.family in CNF_FAMILIES
+    if is_cnf and args.output.lower().endswith(".npz"):
+        raise InvalidInstance(f"-o: {args.output}: a {args.family} formula is written as DIMACS; use .cnf")
+    if not is_cnf and not args.output.lower().endswith(".npz"):
+        raise InvalidInstance(f"-o: {args.output}: a {args.family} instance is written as .npz; use .npz")
+    problem, inst, params, extra = _generate(args)
+    params = {"family": args.family, **params, **extra}
+    io.save(args.output, inst, params=params, seed=args.seed)
+    sizes = _sizes(problem, inst) if problem != "cnf-sat" else {"N": inst.nv, "m": len(inst.clauses)}
+    if args.json:
+        _emit({"path": os.path.abspath(args.output), "problem": problem, "family": args.family, "sizes": sizes,
+               "params": params, "seed": args.seed})
+    else:
+        planted = f", planted pair {tuple(extra['planted_pair'])}" if "planted_pair" in extra else ""
+        print(f"wrote {args.output}: {problem} ({args.family}), {_fmt_sizes(sizes)}, seed {args.seed}{planted}")
+    return 0
+
+
+# ---------------------------------------------------------------- reduce
+
+
+def _default_image_path(src: str, target: str) -> str:
+    stem = os.path.basename(src)
+    for ext in (".npz", ".cnf", ".dimacs", ".txt"):
+        if stem.lower().endswith(ext):
+            stem = stem[: -len(ext)]
+            break
+    return os.path.join(os.path.dirname(os.path.abspath(src)), f"{stem}.{target}.npz")
+
+
+def _cmd_reduce(args) -> int:
+    from sethlab import io
+    from sethlab.reductions import path
+
+    record = _load(args.file)
+    reduction = path(record.problem, args.to)
+    with Progress(f"reducing {record.problem} to {args.to}"):
+        image = reduction.apply(record.instance)
+    steps = image.meta.get("steps") or [reduction.name]
+    provenance = list(record.provenance) + list(steps)
+    pred = image.prediction
+    params = {"source": os.path.basename(args.file), "source_problem": record.problem,
+              "source_sha256": record.sha256, "source_params": record.params, "reduction": reduction.name,
+              "prediction": _plain(pred.to_dict())}
+    out = args.output or _default_image_path(args.file, args.to)
+    io.save(out, image.target, params=params, seed=record.seed, provenance=provenance)
+    sizes = _sizes(args.to, image.target)
+    if args.json:
+        _emit({"path": os.path.abspath(out), "problem": args.to, "sizes": sizes, "provenance": provenance,
+               "prediction": pred.to_dict()})
+        return 0
+    print(f"wrote {out}: {args.to}, {_fmt_sizes(sizes)}")
+    print(f"  chain: {' -> '.join([record.problem] + [s for s in steps])} ({' + '.join(steps)})")
+    if pred.quantity != "answer":
+        print(f"  prediction: entry bound B = {pred.entry_bound:.4g}; decide by {pred.quantity} against "
+              f"{pred.threshold:.4g} (YES in [{pred.yes_range[0]:.4g}, {pred.yes_range[1]:.4g}], "
+              f"NO in [{pred.no_range[0]:.4g}, {pred.no_range[1]:.4g}]); oracle accuracy {pred.accuracy:.3g}, "
+              f"{pred.calls} call(s)")
+    if reduction.turing:
+        print("  the gradient instance is written at X = I (lambda = 1); deciding needs "
+              f"{pred.calls} gradient calls at other lambda: use `sethlab chain` or `sethlab.decide`")
+    return 0
+
+
+# ---------------------------------------------------------------- solve
+
+
+def _cmd_solve(args) -> int:
+    from sethlab.reductions.problems import get_problem
+
+    record = _load(args.file)
+    problem = get_problem(record.problem)
+    if problem.decision:
+        if args.method != "exact" or args.backend != "numpy" or args.eps is not None or args.device or args.dtype:
+            raise InvalidInstance(f"{args.file}: --method/--eps/--backend/--device/--dtype apply to attention "
+                                  f"problems; {record.problem} is solved exactly")
+        with Progress(f"solving {record.problem}"):
+            answer = problem.solve(record.instance)
+        witness = answer.witness
+        if record.problem == "cnf-sat" and witness is not None:
+            witness = [int(v) for v in witness]
+        elif witness is not None:
+            witness = [int(v) for v in witness]
+        if args.json:
+            _emit({"problem": record.problem, "answer": bool(answer.yes), "witness": witness})
+        elif record.problem == "cnf-sat":
+            print("SATISFIABLE" if answer.yes else "UNSATISFIABLE")
+            if answer.yes:
+                print("v " + " ".join(map(str, witness)) + " 0")
+        else:
+            print(f"YES, pair {tuple(witness)}" if answer.yes else "NO")
+        return 0
+    kwargs = {"method": args.method, "backend": args.backend, "eps": args.eps, "device": args.device,
+              "dtype": args.dtype}
+    if args.method == "poly" and args.eps is None:
+        raise InvalidInstance("--eps: method poly needs the accuracy wanted, e.g. --eps 1e-6")
+    with Progress(f"solving {record.problem} ({args.method}, {args.backend})"):
+        res = problem.solve(record.instance, **kwargs)
+    import numpy as np
+
+    value = res.output if record.problem == "attention" else res.grad
+    summary = {"problem": record.problem, "method": res.method, "backend": res.backend, "device": res.device,
+               "dtype": res.dtype, "shape": list(value.shape), "max_abs": float(np.abs(value).max()),
+               "frobenius_sq": float(np.sum(value * value)), "error_bound": res.error_bound, "rank": res.rank,
+               "degree": res.degree, "seconds": res.seconds}
+    if record.problem == "attention-gradient":
+        summary["loss"] = res.loss
+        summary["trace"] = float(np.trace(value))
+    if args.json:
+        summary["value"] = value.tolist() if value.size <= args.max_values else None
+        _emit(summary)
+        return 0
+    what = "attention output" if record.problem == "attention" else "loss gradient"
+    poly = f", degree {res.degree}, rank {res.rank}" if res.rank is not None else ""
+    print(f"{what} {value.shape[0]}x{value.shape[1]} by {res.method} on {res.backend} ({res.dtype}{poly}) "
+          f"in {res.seconds:.3f} s")
+    print(f"  certified error bound {res.error_bound:.3g}; max |entry| {summary['max_abs']:.6g}; "
+          f"sum of squares {summary['frobenius_sq']:.10g}" + (f"; loss {res.loss:.10g}" if "loss" in summary else ""))
+    return 0
+
+
+# ---------------------------------------------------------------- verify
+
+
+def _cmd_verify(args) -> int:
+    from sethlab.reductions.verify import verify_command
+
+    if not args.names and not args.all:
+        raise InvalidInstance("verify: name one or more reductions, or --all (see `sethlab graph`)")
+    if args.names and args.all:
+        raise InvalidInstance("verify: give reduction names or --all, not both")
+    return verify_command(None if args.all else args.names, trials=args.trials, seed=args.seed, as_json=args.json,
+                          workers=args.workers, out=sys.stdout)
+
+
+# ---------------------------------------------------------------- chain
+
+
+def _cmd_chain(args) -> int:
+    record = _load(args.file)
+    if record.problem != "cnf-sat":
+        raise InvalidInstance(f"{args.file}: holds a {record.problem} instance; chain starts from a CNF "
+                              f"(DIMACS) file (use `sethlab verify` or `sethlab solve` for other problems)")
+    with Progress(f"deciding {args.file} via {args.to}"):
+        dec = sethlab.decide(record.instance, via=args.to, method=args.method, backend=args.backend,
+                             device=args.device, dtype=args.dtype, rule=args.rule, nodes=args.nodes,
+                             certified=not args.uncertified)
+    wrong = dec.answer is not None and dec.answer != dec.truth
+    if args.json:
+        _emit(dec.to_dict())
+        return 1 if wrong else 0
+    for s in dec.stages:
+        b = "" if s.get("B") is None else f", B = {s['B']:.4g}"
+        print(f"  {s['stage']:22s} {_fmt_sizes(s['sizes']):40s}{b}  [{s['seconds']:.3f} s]")
+    said = {None: "INCONCLUSIVE", True: "SAT", False: "UNSAT"}[dec.answer]
+    print(f"answer via {args.to}: {said} ({dec.calls} oracle calls; {dec.reason})")
+    print(f"SAT solver: {'SAT' if dec.truth else 'UNSAT'}")
+    if wrong:
+        print("MISMATCH: the chain disagrees with the SAT solver", file=sys.stderr)
+    elif dec.answer is None:
+        print("the margin did not exceed the certified error, so no answer is claimed (try more --nodes or the "
+              "default certified Gauss-Legendre rule)")
+    else:
+        print("match")
+    return 1 if wrong else 0
+
+
+# ---------------------------------------------------------------- graph
+
+EXAMPLE_CNF = {"N": 20, "m": 85}
+
+
+def _example_sizes(g) -> dict:
+    """Target sizes along the graph for a 20-variable 3-CNF with 85 clauses (each edge's overhead formula)."""
+    import networkx as nx
+
+    sizes = {"cnf-sat": dict(EXAMPLE_CNF)}
+    for a, b in nx.bfs_edges(g, "cnf-sat"):
+        try:
+            sizes[b] = g.edges[a, b]["overhead"](sizes[a])
+        except (KeyError, TypeError):
+            continue
+    return sizes
+
+
+def _cmd_graph(args) -> int:
+    from sethlab.reductions import graph
+    from sethlab.reductions.problems import problems
+
+    g = graph()
+    probs = problems()
+    example = _example_sizes(g)
+    nodes = [{"problem": n, "description": probs[n].description if n in probs else ""} for n in g.nodes]
+    edges = [{"source": a, "target": b, "reductions": [r.name for r in data["reductions"]],
+              "turing": any(r.turing for r in data["reductions"]),
+              "example_target_sizes": example.get(b) if example.get(a) is not None else None}
+             for a, b, data in g.edges(data=True)]
+    if args.json:
+        _emit({"nodes": nodes, "edges": edges, "example_source": {"cnf-sat": EXAMPLE_CNF}})
+        return 0
+    print("problems:")
+    for n in nodes:
+        print(f"  {n['problem']:20s} {n['description']}")
+    print("reductions (source -> target: names; target sizes for a 3-CNF with N=20, m=85 along the chain):")
+    for e in edges:
+        kind = " (Turing: many oracle calls)" if e["turing"] else ""
+        ex = e["example_target_sizes"]
+        ex_s = f"  e.g. {_fmt_sizes({k: v for k, v in ex.items() if v is not None})}" if ex else ""
+        print(f"  {e['source']} -> {e['target']}: {', '.join(e['reductions'])}{kind}{ex_s}")
+    return 0
+
+
+# ---------------------------------------------------------------- bench
+
+
+def _cmd_bench(args) -> int:
+    from sethlab.benchmarks import BENCH_STEPS, run_bench
+
+    with Progress("sethlab bench", total=BENCH_STEPS) as bar:
+        record = run_bench(quick=args.quick, progress=bar)
+    if args.json:
+        _emit(record)
+        return 0
+    r = record["rates"]["numpy"]
+    print(f"sethlab bench{' --quick' if args.quick else ''}: ratios measured in this run (float64, numpy)")
+    print(f"  measured rates: GEMM {r['gemm_flops_per_s'] / 1e9:.1f} GFLOP/s, exp {r['exp_per_s'] / 1e9:.3f} G/s")
+    e = record["exact_gradient"]
+    print(f"  exact loss gradient, n = {e['n']}, d = dv = {e['d']}: {e['seconds']:.3f} s, "
+          f"{e['vs_floor']:.2f}x the floor of MATH.md 2.2 ({e['floor_seconds']:.3f} s)")
+    if "speedup_vs_autograd" in e:
+        print(f"    vs torch autograd: {e['speedup_vs_autograd']:.2f}x faster "
+              f"(relative difference {e['max_rel_diff_vs_autograd']:.1e})")
+    else:
+        print("    torch autograd: skipped (torch not installed)")
+    for p in record["poly_vs_exact"]:
+        print(f"  poly vs exact {p['problem']:8s} n = {p['n']}, d = {p['d']}, eps = {p['eps']:g}: "
+              f"{p['speedup']:.1f}x faster (flop ratio {p['flop_ratio']:.1f}x, degree {p['degree']}, rank {p['rank']}); "
+              f"error {p['measured_error']:.1e} <= bound {p['error_bound']:.1e}: {p['within_bound']}")
+    return 0
+
+
+# ---------------------------------------------------------------- parser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="sethlab",
-        description="Fine-grained complexity of attention: reductions, exact and polynomial-method solvers, checks.",
-    )
+    p = _Parser(prog="sethlab",
+                description="Fine-grained complexity of attention: reductions, exact and polynomial-method "
+                            "solvers, checks. Exit codes: 0 success, 1 a check failed, 2 bad input or usage.")
     p.add_argument("--version", action="version", version=f"sethlab {sethlab.__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    demo = sub.add_parser("demo", help="the main job: a short tour, checked against independent methods")
-    demo.add_argument("--n", type=int, default=4096, help="query and key count of the large instance")
-    demo.add_argument("--d", type=int, default=16, help="dimension")
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--json", action="store_true", help="print machine-readable results")
-    demo.set_defaults(func=_cmd_demo)
+
+    def command(name, func, help_):
+        c = sub.add_parser(name, help=help_, description=help_)
+        c.set_defaults(func=func)
+        return c
+
+    def json_flag(c):
+        c.add_argument("--json", action="store_true", help="print machine-readable results on stdout")
+
+    c = command("demo", _cmd_demo, "the main job: SAT -> OV -> attention -> gradient decided and checked, poly next "
+                                   "to exact, a report with plots in a fresh folder")
+    c.add_argument("--out", metavar="DIR", help="report folder (must not exist; default sethlab-demo-<timestamp>)")
+    c.add_argument("--quick", action="store_true", help="smaller sizes (a few seconds; for tests)")
+    c.add_argument("--n", type=_positive_int, default=2048, help="row count of the exact-engine check (default 2048)")
+    c.add_argument("--d", type=_positive_int, default=16, help="dimension of the exact-engine check (default 16)")
+    c.add_argument("--seed", type=_nonneg_int, default=0)
+    json_flag(c)
+
+    c = command("gen", _cmd_gen, "generate an instance to a file (DIMACS for formulas, .npz otherwise)")
+    fams = c.add_subparsers(dest="family", metavar="FAMILY", parser_class=_Parser, required=True)
+
+    def family(name, help_):
+        f = fams.add_parser(name, help=help_, description=help_)
+        f.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write (atomically)")
+        f.add_argument("--seed", type=_nonneg_int, default=0, help="the same seed gives a byte-identical file")
+        json_flag(f)
+        return f
+
+    f = family("kcnf", "random k-CNF (uniform, or --planted: satisfiable by a hidden assignment)")
+    f.add_argument("--vars", type=_positive_int, required=True, help="number of variables N")
+    f.add_argument("--clauses", type=_nonneg_int, help="number of clauses (default round(4.26 N), the 3-SAT threshold)")
+    f.add_argument("--k", type=_positive_int, default=3, help="clause width")
+    f.add_argument("--planted", action="store_true", help="plant a satisfying assignment")
+    f = family("pigeonhole", "pigeonhole formula (UNSAT when pigeons > holes)")
+    f.add_argument("--holes", type=_positive_int, required=True)
+    f.add_argument("--pigeons", type=_positive_int, help="default holes + 1")
+    f = family("coloring", "k-coloring of a random G(n, p) graph")
+    f.add_argument("--vertices", type=_positive_int, required=True)
+    f.add_argument("--edge-prob", type=_probability, default=0.5)
+    f.add_argument("--colors", type=_positive_int, default=3)
+    f = family("tseitin", "Tseitin formula of a random regular graph (odd total charge: UNSAT)")
+    f.add_argument("--vertices", type=_positive_int, required=True)
+    f.add_argument("--degree", type=_positive_int, default=3)
+    f.add_argument("--parity", choices=["odd", "even"], default="odd")
+    f = family("ov", "random OV instance with one planted orthogonal pair (or --no-pair: certified none)")
+    f.add_argument("--n", type=_positive_int, required=True, help="vectors on side A (and B unless --n-b)")
+    f.add_argument("--d", type=_positive_int, required=True, help="dimension")
+    f.add_argument("--n-b", type=_positive_int, help="vectors on side B")
+    f.add_argument("--density", type=_probability, default=0.5, help="probability of a 1")
+    f.add_argument("--no-pair", action="store_true", help="no orthogonal pair (certified by the exact solver)")
+    f = family("gap-hamming", "planted Gap-Hamming instance: one pair at distance < t, all others >= (1+gap) t")
+    f.add_argument("--n", type=_positive_int, required=True)
+    f.add_argument("--d", type=_positive_int, required=True)
+    f.add_argument("--t", type=_positive_int, required=True, help="radius")
+    f.add_argument("--gap", type=_positive_float, required=True, help="relative gap epsilon")
+    f.add_argument("--n-b", type=_positive_int)
+
+    c = command("reduce", _cmd_reduce, "apply the registered chain of reductions to a file and write the image")
+    c.add_argument("file", metavar="FILE")
+    c.add_argument("--to", required=True, metavar="PROBLEM",
+                   help="target problem: ov, hamming-close-pair, attention, attention-gradient")
+    c.add_argument("-o", "--output", metavar="FILE", help="default: FILE's stem + .PROBLEM.npz beside it")
+    json_flag(c)
+
+    c = command("solve", _cmd_solve, "solve an instance file: exact solvers, or attention with a backend")
+    c.add_argument("file", metavar="FILE")
+    c.add_argument("--method", choices=["exact", "poly"], default="exact")
+    c.add_argument("--eps", type=_positive_float, help="accuracy for --method poly (entrywise, certified)")
+    c.add_argument("--backend", choices=["numpy", "torch"], default="numpy")
+    c.add_argument("--device", help="torch device: cpu, cuda, cuda:1, ...")
+    c.add_argument("--dtype", choices=["float64", "float32"])
+    c.add_argument("--max-values", type=_nonneg_int, default=10000, help=argparse.SUPPRESS)
+    json_flag(c)
+
+    c = command("verify", _cmd_verify, "check registered reductions against ground truth (MATH.md 7)")
+    c.add_argument("names", nargs="*", metavar="REDUCTION", help="reduction names (see `sethlab graph`)")
+    c.add_argument("--all", action="store_true", help="every registered reduction")
+    c.add_argument("--trials", type=_positive_int, default=20)
+    c.add_argument("--seed", type=_nonneg_int, default=0)
+    c.add_argument("--workers", type=_positive_int, help="parallel workers (default: all local cores)")
+    json_flag(c)
+
+    c = command("chain", _cmd_chain, "decide a CNF file along SAT -> OV -> attention -> gradient and compare with "
+                                     "the SAT solver")
+    c.add_argument("file", metavar="FILE", help="a DIMACS file")
+    c.add_argument("--to", choices=["ov", "attention", "attention-gradient"], default="attention-gradient",
+                   help="the stage that decides (default attention-gradient)")
+    c.add_argument("--method", choices=["exact", "poly"], default="exact")
+    c.add_argument("--backend", choices=["numpy", "torch"], default="numpy")
+    c.add_argument("--device")
+    c.add_argument("--dtype", choices=["float64", "float32"])
+    c.add_argument("--rule", choices=["gauss-legendre", "riemann"], default="gauss-legendre")
+    c.add_argument("--nodes", type=_positive_int, help="quadrature nodes (default: certified count, or ln^4 n "
+                                                       "for riemann)")
+    c.add_argument("--uncertified", action="store_true", help="adaptive Gauss-Legendre (an estimate, fewer calls)")
+    json_flag(c)
+
+    c = command("graph", _cmd_graph, "the reduction graph: problems, reductions, example sizes")
+    json_flag(c)
+
+    c = command("bench", _cmd_bench, "benchmark ratios measured in one run (exact vs autograd and the floor, "
+                                     "poly vs exact)")
+    c.add_argument("--quick", action="store_true", help="small sizes (seconds)")
+    json_flag(c)
     return p
+
+
+def _oserror_line(exc: OSError) -> str:
+    name = exc.filename if exc.filename is not None else ""
+    reason = exc.strerror or str(exc)
+    return f"{name}: {reason}" if name else reason
 
 
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
-        parser.print_help()
+        print("sethlab: error: a command is required: demo, gen, reduce, solve, verify, chain, graph or bench "
+              "(see sethlab --help)", file=sys.stderr)
         return 2
     try:
         return int(args.func(args) or 0)
     except InvalidInstance as exc:
         print(f"sethlab: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):  # output piped into `head` and closed: not an error
+            return 0
+        print(f"sethlab: error: {_oserror_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("sethlab: interrupted", file=sys.stderr)

@@ -1,20 +1,40 @@
-"""`sethlab demo`: the exact attention-gradient engine checked end to end (MATH.md 2).
+"""`sethlab demo`, the main job: a checked tour of both sides of the theorems, written up in a folder.
 
-Computes ∂L/∂X with the streaming engine on numpy (and torch where installed),
-checks it against central finite differences on a small instance and against
-torch autograd on a large one, and shows that scores of ±500 give finite,
-correct attention. Exit code 1 if any check fails.
+1. The exact engine (MATH.md 2): ∂L/∂X against central finite differences, the
+   torch backend and torch autograd (when torch is installed), and scores of
+   several hundred through row-max subtraction.
+2. The lower-bound chain (MATH.md 4.1, 5.1, 6): a generated satisfiable 3-CNF
+   and an unsatisfiable pigeonhole formula go SAT → OV → attention → gradient
+   and are decided with gradient calls only, then checked against the SAT solver.
+3. Quadrature (MATH.md 6): error of f(1) against oracle calls for the paper's
+   Riemann rule and certified Gauss-Legendre, with each rule's bound.
+4. The upper bound (MATH.md 3): the polynomial method next to exact on a bounded
+   instance for several n, measured error against the certified bound, and
+   the certified rank against B/√ln n (the phase transition).
+
+The report (report.md, results.json and, with matplotlib, three PNG plots) is
+built in a temporary folder and moved to a fresh folder only when complete.
+Exit code 0 if every check passes, 1 otherwise. Neither torch nor matplotlib is
+required: their parts are skipped and the report says why.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import numpy as np
 
+import sethlab
 import sethlab.attention as sa
+from sethlab import experiments, plots
+from sethlab.benchmarks import have_torch, machine
 from sethlab.errors import InvalidInstance
+from sethlab.progress import Progress
+from sethlab.report import output_folder, write_json, write_markdown
+
+STEPS = ("exact engine", "SAT by gradient calls", "quadrature", "poly vs exact", "rank phase transition", "report")
 
 
 def _instance(rng, n, d, scale=1.0):
@@ -42,68 +62,188 @@ def _finite_differences(inst, h=1e-5):
     return g
 
 
-def run_demo(n=4096, d=16, seed=0, as_json=False, out=None) -> int:
-    """Run the checks, print a table (or JSON), return 0 if all pass, 1 otherwise."""
-    if n < 1 or d < 1:
-        raise InvalidInstance(f"n, d: must be positive, got n={n}, d={d}")
-    rng = np.random.default_rng(seed)
-    checks = []
+class _Checks(list):
+    def add(self, name, ok, detail, seconds=None):
+        self.append({"check": name, "ok": bool(ok), "detail": detail, "seconds": seconds})
 
-    def check(name, ok, detail, seconds=None):
-        checks.append({"check": name, "ok": bool(ok), "detail": detail, "seconds": seconds})
 
+def engine_checks(checks: _Checks, rng, n: int, d: int) -> None:
+    """The exact gradient against finite differences, torch and autograd; huge scores (MATH.md 0, 2)."""
     small = _instance(rng, 12, 3)
-    res = sa.loss_gradient(small)
     fd = _finite_differences(small)
-    err = float(np.abs(res.grad - fd).max())
-    check("gradient vs finite differences (n=12, d=3)", err < 1e-7 * max(1.0, np.abs(fd).max()), f"max error {err:.1e}")
+    err = float(np.abs(sa.loss_gradient(small).grad - fd).max())
+    checks.add("gradient vs finite differences (n=12, d=3)", err < 1e-7 * max(1.0, np.abs(fd).max()),
+               f"max error {err:.1e}")
 
     big = _instance(rng, n, d)
     res = sa.loss_gradient(big)
-    check(f"exact gradient, numpy (n={n}, d={d})", np.isfinite(res.grad).all(), f"loss {res.loss:.6g}", res.seconds)
-    try:
-        import torch  # noqa: F401
-
-        have_torch = True
-    except ImportError:
-        have_torch = False
-    if have_torch:
+    checks.add(f"exact gradient, numpy (n={n}, d={d})", np.isfinite(res.grad).all(), f"loss {res.loss:.6g}",
+               res.seconds)
+    if have_torch():
         from sethlab.attention.reference import loss_gradient_autograd
 
         rt = sa.loss_gradient(big, backend="torch")
         rel = float(np.abs(rt.grad - res.grad).max() / np.abs(res.grad).max())
-        check(f"torch backend vs numpy (n={n})", rel < 1e-10, f"relative difference {rel:.1e}", rt.seconds)
+        checks.add(f"torch backend vs numpy (n={n})", rel < 1e-10, f"relative difference {rel:.1e}", rt.seconds)
         t0 = time.perf_counter()
-        g_ref, loss_ref = loss_gradient_autograd(big)
+        g_ref, _ = loss_gradient_autograd(big)
         t_ref = time.perf_counter() - t0
         rel = float(np.abs(g_ref - res.grad).max() / np.abs(g_ref).max())
-        check(f"numpy engine vs torch autograd (n={n})", rel < 1e-10, f"relative difference {rel:.1e}", t_ref)
+        checks.add(f"numpy engine vs torch autograd (n={n})", rel < 1e-10, f"relative difference {rel:.1e}", t_ref)
     else:
-        check("torch backend", True, "skipped: torch not installed (pip install 'sethlab[torch]')")
+        checks.add("torch backend", True, "skipped: torch not installed (pip install 'sethlab[torch]')")
 
     Q = rng.uniform(-1, 1, size=(64, 2)) * 22.0
     K = rng.uniform(-1, 1, size=(48, 2)) * 22.0
     V = rng.normal(size=(48, 2))
-    hot = sa.AttentionInstance(Q, K, V)
-    out_hot = sa.attention(hot).output
+    out_hot = sa.attention(sa.AttentionInstance(Q, K, V)).output
     s = Q @ K.T / 2
     top = s.argmax(axis=1)
-    gap = np.sort(s, axis=1)[:, -1] - np.sort(s, axis=1)[:, -2]
-    sure = gap > 40  # rows where one key holds all but e^-40 of the mass
+    srt = np.sort(s, axis=1)
+    sure = srt[:, -1] - srt[:, -2] > 40  # rows where one key holds all but e^-40 of the mass
     ok = np.isfinite(out_hot).all() and np.allclose(out_hot[sure], V[top[sure]], rtol=1e-12, atol=1e-12)
-    check(
-        f"attention with scores up to {np.abs(s).max():.0f} (row-max subtraction)",
-        ok,
-        f"finite; {int(sure.sum())} one-hot rows exact",
-    )
+    checks.add(f"attention with scores up to {np.abs(s).max():.0f} (row-max subtraction)", ok,
+               f"finite; {int(sure.sum())} one-hot rows exact")
 
-    failed = [c for c in checks if not c["ok"]]
+
+def chain_formulas(quick: bool, seed: int) -> list[tuple[str, object]]:
+    """A planted (satisfiable) random 3-CNF near the threshold and the unsatisfiable pigeonhole formula."""
+    from sethlab.generators import pigeonhole, random_kcnf
+
+    n_vars = 8 if quick else 12
+    holes = 2 if quick else 3
+    return [(f"random 3-CNF, planted (seed {seed})", random_kcnf(n_vars, round(4.2 * n_vars), 3, seed=seed,
+                                                                   planted=True)),
+            (f"pigeonhole, {holes + 1} pigeons in {holes} holes", pigeonhole(holes))]
+
+
+def chain_checks(checks: _Checks, formulas) -> list[dict]:
+    rows = []
+    for label, cnf in formulas:
+        row = experiments.decide_formula(cnf, label)
+        rows.append(row)
+        said = {None: "inconclusive", True: "SAT", False: "UNSAT"}[row["answer"]]
+        detail = (f"answer {said}, SAT solver {'SAT' if row['truth'] else 'UNSAT'}; "
+                  f"margin {row['margin']:.3g}, certified error {row['error']:.3g}")
+        if not row["correct"]:
+            detail += f" ({row['reason']})"
+        checks.add(f"{label}: decided by {row['calls']} gradient calls", row["correct"], detail, row["seconds"])
+    return rows
+
+
+def quadrature_checks(checks: _Checks, cnf, quick: bool) -> dict:
+    gl = (2, 4, 8, 16, 32, 64) if quick else (2, 4, 8, 16, 32, 64, 128, 256, 512)
+    riemann = (1, 4, 16, 64) if quick else (1, 4, 16, 64, 256)
+    sweep = experiments.quadrature_sweep(experiments.frobenius_image(cnf), gl, riemann)
+    held = all(x["measured_error"] <= x["stated_bound"] for x in sweep["rows"])
+    checks.add("quadrature: measured error <= stated bound (both rules, every call count)", held,
+               f"{len(sweep['rows'])} runs")
+    best = min((x for x in sweep["rows"] if x["rule"] == "gauss-legendre"), key=lambda x: x["measured_error"])
+    worst_r = min((x for x in sweep["rows"] if x["rule"] == "riemann"), key=lambda x: x["measured_error"])
+    checks.add("Gauss-Legendre beats the Riemann rule", best["measured_error"] < worst_r["measured_error"],
+               f"GL {best['measured_error']:.1e} with {best['calls']} calls, Riemann "
+               f"{worst_r['measured_error']:.1e} with {worst_r['calls']} calls")
+    return sweep
+
+
+def poly_checks(checks: _Checks, quick: bool) -> list[dict]:
+    rows = experiments.poly_against_exact((256, 512) if quick else (512, 1024, 2048, 4096))
+    held = all(x["within_bound"] for x in rows)
+    worst = max(rows, key=lambda x: x["measured_error"] / x["error_bound"])
+    checks.add("poly within its certified bound (forward and gradient, every n)", held,
+               f"worst measured/bound {worst['measured_error'] / worst['error_bound']:.1e}")
+    return rows
+
+
+def phase_checks(checks: _Checks, quick: bool) -> list[dict]:
+    ns = (2**8, 2**12) if quick else (2**8, 2**12, 2**16)
+    ratios = np.linspace(0.1, 1.5, 4 if quick else 8)
+    rows = experiments.rank_phase_transition(ns, ratios)
+    crosses = all(min(r["rank_exponent"] for r in rows if r["n"] == n) < 1 <
+                  max(r["rank_exponent"] for r in rows if r["n"] == n) for n in ns)
+    checks.add("rank crosses n as B grows past sqrt(ln n) (every n)", crosses,
+               ", ".join(f"n=2^{n.bit_length() - 1}: log_n(rank) "
+                         f"{min(r['rank_exponent'] for r in rows if r['n'] == n):.2f}.."
+                         f"{max(r['rank_exponent'] for r in rows if r['n'] == n):.2f}" for n in ns))
+    return rows
+
+
+def _draw(folder, results) -> tuple[list[str], str | None]:
+    why = plots.unavailable()
+    if why is not None:
+        return [], why
+    plots.rank_phase_transition(results["phase"], folder.path("phase_transition.png"))
+    plots.poly_vs_exact_times(results["poly"], folder.path("poly_vs_exact.png"))
+    plots.quadrature_error(results["quadrature"], folder.path("quadrature.png"))
+    return ["phase_transition.png", "poly_vs_exact.png", "quadrature.png"], None
+
+
+def run_demo(out: str | None = None, n: int = 2048, d: int = 16, seed: int = 0, quick: bool = False,
+             as_json: bool = False, stream=None) -> int:
+    """Run the tour, write the report folder (its path is printed), return 0 if every check passes, 1 otherwise."""
+    for name, value in (("n", n), ("d", d)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidInstance(f"{name}: must be a positive integer, got {value!r}")
+    t_start = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    checks = _Checks()
+    with output_folder(out) as folder, Progress("sethlab demo", total=len(STEPS)) as bar:
+        steps = iter(STEPS)
+        timing: dict = {}
+
+        def step():
+            now = time.perf_counter()
+            if timing:
+                timing[list(timing)[-1]] = now - timing[list(timing)[-1]]
+            name = next(steps)
+            timing[name] = now
+            bar.set_label(f"sethlab demo: {name}")
+
+        step()
+        engine_checks(checks, rng, n, d)
+        bar.advance()
+        step()
+        formulas = chain_formulas(quick, seed)
+        chain = chain_checks(checks, formulas)
+        bar.advance()
+        step()
+        sweep = quadrature_checks(checks, formulas[0][1], quick)
+        bar.advance()
+        step()
+        poly = poly_checks(checks, quick)
+        bar.advance()
+        step()
+        phase = phase_checks(checks, quick)
+        bar.advance()
+        step()
+        results = {"version": sethlab.__version__, "seed": seed, "quick": quick, "machine": machine(),
+                   "checks": checks, "chain": chain, "quadrature": sweep, "poly": poly, "phase": phase}
+        results["plots"], results["plots_missing"] = _draw(folder, results)
+        timing["report"] = time.perf_counter() - timing["report"]
+        results["step_seconds"] = timing
+        results["seconds"] = time.perf_counter() - t_start
+        results["passed"] = all(c["ok"] for c in checks)
+        write_markdown(folder.path("report.md"), results)
+        write_json(folder.path("results.json"), results)
+        bar.advance()
+    _print_summary(results, folder.final, as_json, stream)
+    return 0 if results["passed"] else 1
+
+
+def _print_summary(results: dict, folder: str, as_json: bool, stream) -> None:
+    checks = results["checks"]
     if as_json:
-        print(json.dumps({"checks": checks, "passed": not failed}, indent=2), file=out)
-    else:
-        print("sethlab demo: the exact attention-gradient engine, checked (MATH.md 2)", file=out)
-        for c in checks:
-            sec = "" if c["seconds"] is None else f" [{c['seconds']:.2f} s]"
-            print(f"  {'PASS' if c['ok'] else 'FAIL'}  {c['check']}: {c['detail']}{sec}", file=out)
-        print(f"{len(checks) - len(failed)} of {len(checks)} checks passed", file=out)
-    return 1 if failed else 0
+        print(json.dumps({"passed": results["passed"], "checks": checks, "folder": folder,
+                          "report": os.path.join(folder, "report.md"), "plots": results["plots"],
+                          "plots_missing": results["plots_missing"], "seconds": results["seconds"]}, indent=2),
+              file=stream)
+        return
+    print("sethlab demo: SAT -> OV -> attention -> gradient, decided and checked; poly next to exact", file=stream)
+    for c in checks:
+        sec = "" if c["seconds"] is None else f" [{c['seconds']:.2f} s]"
+        print(f"  {'PASS' if c['ok'] else 'FAIL'}  {c['check']}: {c['detail']}{sec}", file=stream)
+    failed = sum(not c["ok"] for c in checks)
+    print(f"{len(checks) - failed} of {len(checks)} checks passed in {results['seconds']:.1f} s", file=stream)
+    if results["plots_missing"]:
+        print(f"no plots: {results['plots_missing']}", file=stream)
+    print(f"report written to {folder}", file=stream)
