@@ -35,7 +35,7 @@ MIN_ROWS = 512
 class Plan:
     """What a poly request needs, before any work: degree, rank, certified bound, flops, memory (MATH.md 3)."""
 
-    problem: str  # "forward" or "gradient"
+    kind: str  # "forward" or "gradient"
     polynomial: str  # family of `exp_poly`
     degree: int
     rank: int
@@ -79,7 +79,7 @@ class Plan:
         """Raise MemoryBudgetExceeded naming the need and the budget."""
         if not self.fits:
             raise MemoryBudgetExceeded(
-                f"memory_budget: the poly {self.problem} needs {format_bytes(self.bytes)} "
+                f"memory_budget: the poly {self.kind} needs {format_bytes(self.bytes)} "
                 f"(rank {self.rank} = C({self.d}+{self.degree}, {self.degree}), blocks of {self.block_rows} rows) "
                 f"but the budget is {format_bytes(self.memory_budget)}; raise memory_budget= or "
                 f"$SETHLAB_MEMORY_BUDGET, ask for a larger eps, or use method='exact'"
@@ -106,6 +106,11 @@ def _model(inst):
     raise InvalidInstance(f"inst: expected AttentionInstance or GradientInstance, got {type(inst).__name__}")
 
 
+def _score_range(inst) -> float:
+    """R of MATH.md 3.1, widened by 1e-12 relative so that rounding in its evaluation cannot put a score outside."""
+    return float(inst.score_range) * (1 + 1e-12)
+
+
 def _check_degree(degree):
     if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 0:
         raise InvalidInstance(f"degree: must be a non-negative integer, got {degree!r}")
@@ -117,7 +122,7 @@ def _check_degree(degree):
 def _certificate(inst, model, u, eps, degree):
     if (eps is None) == (degree is None):
         raise InvalidInstance("eps/degree: give exactly one of eps= (accuracy wanted) or degree= (polynomial degree)")
-    R = float(inst.score_range)
+    R = _score_range(inst)
     if eps is not None:
         return poly_bounds.choose(R, model, u, eps)
     cert = poly_bounds.at_degree(_check_degree(degree), R, model, u)
@@ -171,11 +176,11 @@ def plan(
     else:
         exact_flops = 2.0 * nq * nk * (2 * d + 2 * dv + 2)
     return Plan(
-        problem=model.kind,
+        kind=model.kind,
         polynomial=cert.poly.kind,
         degree=g,
         rank=r,
-        R=float(inst.score_range),
+        R=_score_range(inst),
         eta=cert.eta,
         rounding=cert.rounding,
         eta_prime=cert.eta_prime,

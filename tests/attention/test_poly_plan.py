@@ -35,6 +35,7 @@ def worked():
 def test_worked_example_eta_and_taylor_degree(worked):
     model = poly._model(worked)[0]
     assert worked.score_range == 1.0
+    assert sa.plan(worked, eps=1e-6).R == pytest.approx(1.0, rel=1e-11)
     need = poly_bounds.required_eta_prime(model, 1e-6)
     assert need / 2 == pytest.approx(1.5e-12, rel=0.03)  # "η ≈ 1.5e-12"
     u = poly_bounds.unit_roundoff()
@@ -46,7 +47,7 @@ def test_worked_example_eta_and_taylor_degree(worked):
 
 def test_worked_example_plan_picks_the_certified_chebyshev(worked):
     p = sa.plan(worked, method="poly", eps=1e-6)
-    assert (p.problem, p.polynomial, p.degree, p.rank) == ("gradient", "chebyshev", 12, 1820)
+    assert (p.kind, p.polynomial, p.degree, p.rank) == ("gradient", "chebyshev", 12, 1820)
     assert p.error_bound <= 1e-6
     # flops ≈ 4·n·r·(d+1)(dv+1) (MATH.md 3.4), exact ≈ 4(d+dv)n² plus its n² exponentials
     assert p.flops == pytest.approx(4 * N16 * 1820 * 25, rel=0.05)
