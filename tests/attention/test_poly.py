@@ -12,7 +12,7 @@ from sethlab.attention import poly
 from sethlab.attention.poly_bounds import CertificationError
 from sethlab.attention.reference import attention_naive
 
-from support.attention import requires_torch
+from support.attention import requires_cuda, requires_torch
 
 
 def naive_gradient(inst):
@@ -246,3 +246,17 @@ def test_gradient_bound_is_within_three_orders_on_coherent_rows(degree):
     res = sa.loss_gradient(g, method="poly", degree=degree)
     err = np.abs(res.grad - naive_gradient(g)[0]).max()
     assert err <= res.error_bound <= 1000 * err
+
+
+@requires_cuda
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype, eps", [("float64", 1e-7), ("float32", 1e-2)])
+def test_cuda_matches_numpy_within_bounds(dtype, eps):
+    rng = np.random.default_rng(4)
+    f = forward_instance(rng, "adversarial", 700, 500, 4, 3, 0.9)
+    g = gradient_instance(rng, "random", 700, 500, 4, 3, 0.9)
+    rf = sa.attention(f, method="poly", eps=eps, backend="torch", device="cuda", dtype=dtype)
+    rg = sa.loss_gradient(g, method="poly", eps=eps, backend="torch", device="cuda", dtype=dtype)
+    assert rf.device.startswith("cuda")
+    assert np.abs(rf.output - attention_naive(f)).max() <= rf.error_bound <= eps
+    assert np.abs(rg.grad - naive_gradient(g)[0]).max() <= rg.error_bound <= eps
