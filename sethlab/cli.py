@@ -199,8 +199,8 @@ def _cmd_reduce(args) -> int:
     reduction = path(record.problem, args.to)
     with Progress(f"reducing {record.problem} to {args.to}"):
         image = reduction.apply(record.instance)
-    steps = image.meta.get("steps") or [reduction.name]
-    provenance = list(record.provenance) + list(steps)
+    steps = list(getattr(reduction, "steps", [reduction]))
+    provenance = list(record.provenance) + [s.name for s in steps]
     pred = image.prediction
     params = {"source": os.path.basename(args.file), "source_problem": record.problem,
               "source_sha256": record.sha256, "source_params": record.params, "reduction": reduction.name,
@@ -213,7 +213,8 @@ def _cmd_reduce(args) -> int:
                "prediction": pred.to_dict()})
         return 0
     print(f"wrote {out}: {args.to}, {_fmt_sizes(sizes)}")
-    print(f"  chain: {' -> '.join([record.problem] + [s for s in steps])} ({' + '.join(steps)})")
+    print(f"  chain: {' -> '.join([record.problem] + [s.target for s in steps])} "
+          f"(by {' + '.join(s.name for s in steps)})")
     if pred.quantity != "answer":
         print(f"  prediction: entry bound B = {pred.entry_bound:.4g}; decide by {pred.quantity} against "
               f"{pred.threshold:.4g} (YES in [{pred.yes_range[0]:.4g}, {pred.yes_range[1]:.4g}], "
@@ -302,7 +303,7 @@ def _cmd_verify(args) -> int:
 def _cmd_chain(args) -> int:
     record = _load(args.file)
     if record.problem != "cnf-sat":
-        raise InvalidInstance(f"{args.file}: holds a {record.problem} instance; chain starts from a CNF "
+        raise InvalidInstance(f"{args.file}: holds an instance of {record.problem}; chain starts from a CNF "
                               f"(DIMACS) file (use `sethlab verify` or `sethlab solve` for other problems)")
     with Progress(f"deciding {args.file} via {args.to}"):
         dec = sethlab.decide(record.instance, via=args.to, method=args.method, backend=args.backend,
@@ -312,9 +313,10 @@ def _cmd_chain(args) -> int:
     if args.json:
         _emit(dec.to_dict())
         return 1 if wrong else 0
+    print(f"  {'stage':22s} {'sizes':44s} {'B':>8s} {'seconds':>8s}")
     for s in dec.stages:
-        b = "" if s.get("B") is None else f", B = {s['B']:.4g}"
-        print(f"  {s['stage']:22s} {_fmt_sizes(s['sizes']):40s}{b}  [{s['seconds']:.3f} s]")
+        b = "" if s.get("B") is None else f"{s['B']:.4g}"
+        print(f"  {s['stage']:22s} {_fmt_sizes(s['sizes']):44s} {b:>8s} {s['seconds']:8.3f}")
     said = {None: "INCONCLUSIVE", True: "SAT", False: "UNSAT"}[dec.answer]
     print(f"answer via {args.to}: {said} ({dec.calls} oracle calls; {dec.reason})")
     print(f"SAT solver: {'SAT' if dec.truth else 'UNSAT'}")
@@ -334,7 +336,7 @@ EXAMPLE_CNF = {"N": 20, "m": 85}
 
 
 def _example_sizes(g) -> dict:
-    """Target sizes along the graph for a 20-variable 3-CNF with 85 clauses (each edge's overhead formula)."""
+    """Sizes at each problem for a 20-variable 3-CNF with 85 clauses, along the first chain that reaches it."""
     import networkx as nx
 
     sizes = {"cnf-sat": dict(EXAMPLE_CNF)}
@@ -344,6 +346,16 @@ def _example_sizes(g) -> dict:
         except (KeyError, TypeError):
             continue
     return sizes
+
+
+def _edge_example(g, sizes: dict, a: str, b: str):
+    """The edge's overhead formula applied to the example size at its source (None where it does not apply)."""
+    if a not in sizes:
+        return None
+    try:
+        return g.edges[a, b]["overhead"](sizes[a])
+    except (KeyError, TypeError):
+        return None
 
 
 def _cmd_graph(args) -> int:
@@ -356,7 +368,7 @@ def _cmd_graph(args) -> int:
     nodes = [{"problem": n, "description": probs[n].description if n in probs else ""} for n in g.nodes]
     edges = [{"source": a, "target": b, "reductions": [r.name for r in data["reductions"]],
               "turing": any(r.turing for r in data["reductions"]),
-              "example_target_sizes": example.get(b) if example.get(a) is not None else None}
+              "example_target_sizes": _edge_example(g, example, a, b)}
              for a, b, data in g.edges(data=True)]
     if args.json:
         _emit({"nodes": nodes, "edges": edges, "example_source": {"cnf-sat": EXAMPLE_CNF}})
