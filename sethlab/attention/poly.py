@@ -162,8 +162,10 @@ def plan(
     itemsize = 8 if dtype == "float64" else 4
     cols = dv + 1 if model.kind == "forward" else (d + 1) * (dv + 1)
     budget = memory_budget_bytes = _budget(memory_budget, ops)
-    # fixed: the r × cols accumulator and the inputs on the device; per row of a block: features + products.
-    fixed = itemsize * (2 * r * cols + nk * (cols + d) + nq * (2 * d + 2 * dv))
+    # fixed: the r × cols accumulator, its product buffer and numpy's temporary for it, the monomial
+    # tables (int64/float64), the inputs and their host copies; per row of a block: features and
+    # products. BLAS's own work buffers (allocated once per process) are not counted.
+    fixed = itemsize * 3 * r * cols + 8 * r * (d + 4) + 8 * (3 * nk * (cols + d) + nq * (3 * d + 2 * dv))
     per_row = itemsize * (r + 3 * cols + d)
     default_rows = max(MIN_ROWS, FEATURE_BLOCK_ELEMENTS // r)
     b = block_rows(max(nq, nk), r, block_size if block_size is not None else default_rows)
@@ -227,10 +229,12 @@ def _key_pass(ops, Kt, X, g, coef, b, buf):
     """M = diag(c)·Σ_blocks ψ(K_b)ᵀ X_b  (r × cols): one feature block and one product per block."""
     nk = X.shape[0]
     M = ops.zeros((coef.shape[0], X.shape[1]))
+    tmp = ops.empty(M.shape)
     for lo, hi in row_blocks(nk, b):
         F = monomials_t(ops, Kt[:, lo:hi], g, out=buf)
-        M += ops.matmul(F, X[lo:hi])
-    return M * coef
+        M += ops.matmul(F, X[lo:hi], out=tmp)
+    M *= coef
+    return M
 
 
 def _query_blocks(ops, Qt, M, g, b, buf):
