@@ -56,6 +56,7 @@ class Plan:
     memory_budget: int
     exact_flops: float  # the exact engine's matrix-product flops (MATH.md 2.2)
     exact_exps: int  # and its exponentials
+    loss_error_bound: float | None  # gradient requests: certified |L̃ − L|
     certificate: poly_bounds.Certificate = field(repr=False, compare=False)
 
     @property
@@ -199,6 +200,7 @@ def plan(
         memory_budget=memory_budget_bytes,
         exact_flops=exact_flops,
         exact_exps=nq * nk,
+        loss_error_bound=model.loss_bound(cert.eta_prime) if model.kind == "gradient" else None,
         certificate=cert,
     )
 
@@ -209,7 +211,8 @@ def _budget(explicit, ops):
 
 def _info(p: Plan) -> dict:
     """The result's figures: error_bound, rank, degree (popped by api.py), the rest land in details."""
-    return {
+    extra = {} if p.loss_error_bound is None else {"loss_error_bound": p.loss_error_bound}
+    return extra | {
         "error_bound": p.error_bound,
         "rank": p.rank,
         "degree": p.degree,
@@ -280,7 +283,8 @@ def loss_gradient_poly(inst: GradientInstance, ops, *, eps=None, degree=None, bl
 
     Per query row i, with Y_i = φ(q_i)·M: w_i = Y_i[1], S̃h_i = Y_i[h]/w_i, c_i = S̃h_i − E_i,
     r_i = ⟨c_i, S̃h_i⟩ and F_i[a] = Σ_l (c_il/w_i)·Y_i[A2_a h_l] − (r_i/w_i)·Y_i[A2_a];
-    then g̃ = A1ᵀF/d. The loss L̃ = ½Σc² comes from the same approximate forward pass.
+    then g̃ = A1ᵀF/d. The loss L̃ = ½Σc² comes from the same approximate forward pass;
+    info['loss_error_bound'] certifies |L̃ − L|.
     """
     if not isinstance(inst, GradientInstance):
         raise InvalidInstance(f"inst: expected GradientInstance, got {type(inst).__name__}")

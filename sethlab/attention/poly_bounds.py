@@ -105,6 +105,12 @@ class GradientModel:
             rows = min(rows, self.col_l1_A1)
         return rows / self.d * self.bound_A2 * p_err
 
+    def loss_bound(self, eta_prime: float) -> float:
+        """|L̃ − L| <= nq·dv·η'·H·(H + ‖E‖∞): |c̃ − c| <= η'H and |c̃ + c| <= 2(H + ‖E‖∞) entrywise."""
+        if not math.isfinite(eta_prime):
+            return math.inf
+        return self.nq * self.dv * eta_prime * self.bound_h * (self.bound_h + self.bound_E)
+
 
 def required_eta_prime(model, eps: float) -> float:
     """The largest η' whose bound is <= eps (bisection on the monotone bound; inf if any η' works)."""
