@@ -189,11 +189,11 @@ BENCH_STEPS = 3  # progress units of run_bench
 def run_bench(quick: bool = False, progress=None) -> dict:
     """The compact ratio set of `sethlab bench`; `quick` uses small sizes (seconds, for smoke runs)."""
     tick = (lambda label: (progress.set_label(label), progress.advance())) if progress else (lambda label: None)
-    rates = numpy_rates(n=1024 if quick else 2048, exp_elems=1 << (20 if quick else 22))
+    rates = numpy_rates(n=512 if quick else 2048, exp_elems=1 << (19 if quick else 22))
     tick("exact gradient")
-    grad = exact_gradient_ratios(n=1024 if quick else 4096, d=64, repeat=1 if quick else 2, rates=rates)
+    grad = exact_gradient_ratios(n=512 if quick else 4096, d=64, repeat=1 if quick else 2, rates=rates)
     tick("poly vs exact")
-    poly = poly_vs_exact(n=2048 if quick else 16384, repeat=1 if quick else 2)
+    poly = poly_vs_exact(n=1024 if quick else 16384, repeat=1 if quick else 2)
     tick("done")
     return {"quick": quick, "machine": machine(), "rates": {"numpy": rates},
             "exact_gradient": grad, "poly_vs_exact": poly["rows"]}
