@@ -318,3 +318,41 @@ def test_bad_arguments_needing_files(files, tmp_path):
     assert_usage_error(run("solve", img, "--method", "poly"), "--eps")
     assert_usage_error(run("solve", img, "--method", "poly", "--eps", 0), "--eps")
     assert_usage_error(run("solve", img, "--backend", "gpu"), "--backend")
+
+
+# ------------------------------------------------------------------ the progress bar (stderr, terminals only)
+
+
+class _Stream:
+    def __init__(self, tty):
+        self.tty, self.text = tty, ""
+
+    def isatty(self):
+        return self.tty
+
+    def write(self, s):
+        self.text += s
+
+    def flush(self):
+        pass
+
+
+def test_progress_bar_draws_on_a_terminal_only():
+    import time
+
+    from sethlab.progress import Progress
+
+    for tty in (True, False):
+        stream = _Stream(tty)
+        with Progress("work", total=4, stream=stream, delay=0.0, interval=0.01) as bar:
+            for _ in range(4):
+                bar.advance()
+                time.sleep(0.03)
+        if tty:
+            assert "work [" in stream.text and "4/4" in stream.text and stream.text.endswith("\r")
+        else:
+            assert stream.text == ""
+    quiet = _Stream(True)
+    with Progress("short", stream=quiet, delay=5.0, interval=0.01):
+        time.sleep(0.05)
+    assert quiet.text == ""  # work shorter than the delay draws nothing
