@@ -33,8 +33,10 @@ ONE_SIDED = {"taylor": False, "shifted_taylor": True, "chebyshev": False}
 UNIT_ROUNDOFF = 2.0**-53
 # Tails of the exact-arithmetic certificate are pushed below this (absolute, relative-error units).
 _CERT_TAIL = 1e-40
-# Degrees above this are not built for `chebyshev` (exact arithmetic grows as degree²).
+# `chebyshev` is built up to this degree (exact arithmetic grows as degree²) and score range
+# (beyond it u·e^{2R} > 1e39: nothing is certifiable in floating point anyway).
 CHEBYSHEV_MAX_DEGREE = 80
+CHEBYSHEV_MAX_R = 64.0
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,10 @@ class ExpPoly:
     def abs_sum(self, t: float | None = None) -> float:
         """Σ_j |a_j|·tʲ (t = R by default): the size of the terms ⟨φ, ψ⟩ adds up (MATH.md 3.1 rounding)."""
         t = self.R if t is None else t
-        return float(sum(abs(a) * t**j for j, a in enumerate(self.coeffs)))
+        try:
+            return float(sum(abs(a) * t**j for j, a in enumerate(self.coeffs)))
+        except OverflowError:
+            return math.inf
 
 
 def _check(g, R):
@@ -78,6 +83,11 @@ def _log_pow_over_fact(x: float, k: int) -> float:
     return k * math.log(x) - math.lgamma(k + 1)
 
 
+def _exp(x: float) -> float:
+    """e^x, inf past float64's range (bounds become vacuous rather than raising)."""
+    return math.exp(x) if x < 709.0 else math.inf
+
+
 def _up(x: float) -> float:
     """x rounded up generously (covers the few roundings of a closed-form evaluation)."""
     return x * (1 + 1e-12) if x > 0 else x
@@ -86,7 +96,7 @@ def _up(x: float) -> float:
 def taylor_bound(g: int, R: float) -> float:
     """e^R·R^{g+1}/(g+1)! + u·e^{2R}: certified relative error of T_g with float coefficients."""
     g, R = _check(g, R)
-    return _up(math.exp(R + _log_pow_over_fact(R, g + 1)) + UNIT_ROUNDOFF * math.exp(2 * R))
+    return _up(_exp(R + _log_pow_over_fact(R, g + 1)) + UNIT_ROUNDOFF * _exp(2 * R))
 
 
 def shifted_taylor_bound(g: int, R: float, exact: bool = True) -> float:
@@ -94,10 +104,10 @@ def shifted_taylor_bound(g: int, R: float, exact: bool = True) -> float:
     simple (2R)^{g+1}/(g+1)! if exact=False), plus γ_{g+3}·e^{2R} for the float coefficients."""
     g, R = _check(g, R)
     x = 2 * R
-    simple = math.exp(_log_pow_over_fact(x, g + 1))
+    simple = _exp(_log_pow_over_fact(x, g + 1))
     main = min(simple, _poisson_tail_upper(x, g)) if exact else simple
     gamma = (g + 3) * UNIT_ROUNDOFF / (1 - (g + 3) * UNIT_ROUNDOFF)
-    return _up(main + gamma * math.exp(2 * R))
+    return _up(main + gamma * _exp(2 * R))
 
 
 def _poisson_tail_upper(x: float, g: int) -> float:
@@ -112,7 +122,7 @@ def _poisson_tail_upper(x: float, g: int) -> float:
     total = 0.0
     j = g + 1
     while True:
-        t = math.exp(-x + _log_pow_over_fact(x, j))
+        t = _exp(-x + _log_pow_over_fact(x, j))
         total += t
         if j + 1 > 2 * x and t <= 1e-30 * total:
             ratio = x / (j + 1)
@@ -128,7 +138,7 @@ def chebyshev_estimate(g: int, R: float) -> float:
     certifying the interpolant at degree g is worth the work.
     """
     g, R = _check(g, R)
-    return 2 * math.exp(R + _log_pow_over_fact(R / 2, g + 1))
+    return 2 * _exp(R + _log_pow_over_fact(R / 2, g + 1))
 
 
 # ---------------------------------------------------------------- constructions
@@ -145,7 +155,7 @@ def shifted_taylor(g: int, R: float) -> ExpPoly:
     """e^{−R}·Σ_{j<=g} (s + R)ʲ/j!: always valid, positive, below eˢ (MATH.md 3.1)."""
     g, R = _check(g, R)
     coeffs = _shifted_coeffs(g, R)
-    excess = _up((g + 3) * UNIT_ROUNDOFF / (1 - (g + 3) * UNIT_ROUNDOFF) * math.exp(2 * R))
+    excess = _up((g + 3) * UNIT_ROUNDOFF / (1 - (g + 3) * UNIT_ROUNDOFF) * _exp(2 * R))
     return ExpPoly("shifted_taylor", g, R, coeffs, shifted_taylor_bound(g, R), True, excess)
 
 
@@ -177,6 +187,8 @@ def chebyshev(g: int, R: float) -> ExpPoly:
         raise InvalidInstance("R: the Chebyshev series needs R > 0 (use taylor for R = 0)")
     if g > CHEBYSHEV_MAX_DEGREE:
         raise InvalidInstance(f"degree: chebyshev is built up to degree {CHEBYSHEV_MAX_DEGREE}, got {g}")
+    if R > CHEBYSHEV_MAX_R:
+        raise InvalidInstance(f"R: chebyshev is built for R <= {CHEBYSHEV_MAX_R:g}, got {R:g}")
     return _chebyshev(g, R)
 
 
@@ -243,6 +255,8 @@ def build(kind: str, g: int, R: float, exact_arithmetic: bool = False) -> ExpPol
         raise InvalidInstance(f"polynomial: must be one of {', '.join(KINDS)}, got {kind!r}")
     if exact_arithmetic:
         g, R = _check(g, R)
+        if not available(kind, g, R, exact_arithmetic=True):
+            raise InvalidInstance(f"R: {kind} is not available at R = {R:g}, degree {g}")
         coeffs = _chebyshev_coeffs(g, R) if kind == "chebyshev" else BUILDERS[kind](g, R).coeffs
         return ExpPoly(kind, g, R, coeffs, exact_arithmetic_bound(kind, g, R), ONE_SIDED[kind])
     return BUILDERS[kind](g, R)
@@ -257,21 +271,23 @@ def exact_arithmetic_bound(kind: str, g: int, R: float) -> float:
     """
     g, R = _check(g, R)
     if kind == "taylor":
-        return _up(math.exp(R + _log_pow_over_fact(R, g + 1)))
+        return _up(_exp(R + _log_pow_over_fact(R, g + 1)))
     if kind == "shifted_taylor":
-        return _up(min(math.exp(_log_pow_over_fact(2 * R, g + 1)), _poisson_tail_upper(2 * R, g)))
+        return _up(min(_exp(_log_pow_over_fact(2 * R, g + 1)), _poisson_tail_upper(2 * R, g)))
     if kind == "chebyshev":
         q = R / (2 * (g + 2))
         if q >= 1:
             return math.inf
-        return _up(2 * math.exp(R + _log_pow_over_fact(R / 2, g + 1) + R * R / (4 * (g + 2))) / (1 - q))
+        return _up(2 * _exp(R + _log_pow_over_fact(R / 2, g + 1) + R * R / (4 * (g + 2))) / (1 - q))
     raise InvalidInstance(f"polynomial: must be one of {', '.join(KINDS)}, got {kind!r}")
 
 
-def available(kind: str, g: int, R: float) -> bool:
-    """Whether `build(kind, g, R)` is defined."""
+def available(kind: str, g: int, R: float, exact_arithmetic: bool = False) -> bool:
+    """Whether `build(kind, g, R, exact_arithmetic)` is defined."""
     if kind == "chebyshev":
-        return R > 0 and g <= CHEBYSHEV_MAX_DEGREE
+        if exact_arithmetic:  # closed-form bound; only the Bessel coefficients limit R
+            return 0 < R <= 600
+        return 0 < R <= CHEBYSHEV_MAX_R and g <= CHEBYSHEV_MAX_DEGREE
     return True
 
 
@@ -293,7 +309,7 @@ def certify_relative_error(coeffs: tuple, R: float) -> float:
         return _up(abs(coeffs[0] - 1.0)) if coeffs else 1.0
     g = len(coeffs) - 1
     N = max(g, 1)
-    while math.exp(R + _log_pow_over_fact(R, N + 1)) > _CERT_TAIL:
+    while _exp(R + _log_pow_over_fact(R, N + 1)) > _CERT_TAIL:
         N += 1
     # Every number below is an integer over den = 2^e·N!: R = r·2^−t, a_j = m_j·2^−f_j.
     Rq = Fraction(R)
@@ -314,7 +330,7 @@ def certify_relative_error(coeffs: tuple, R: float) -> float:
     den_D = (1 << e) * fN
     den_E = (1 << (t * N)) * fN
     prod = _cheb_product_int(cD, cE)  # value = prod / (den_D·den_E·2^{sD+sE+1})
-    tau = math.exp(R + _log_pow_over_fact(R, N + 1))
+    tau = _exp(R + _log_pow_over_fact(R, N + 1))
     normD = _ratio_up(sum(abs(v) for v in cD), den_D << sD)
     main = _ratio_up(sum(abs(v) for v in prod), (den_D * den_E) << (sD + sE + 1))
     return _up(main + normD * tau + tau) + 1e-300

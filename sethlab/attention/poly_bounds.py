@@ -44,7 +44,9 @@ def unit_roundoff(dtype_name: str = "float64") -> float:
 
 def rounding_term(poly: ExpPoly, u: float) -> float:
     """δ = C_ROUND·(g+1)·u·Σ|a_j|R^j·e^R, the relative error rounding adds to U Wᵀ (MATH.md 3.1)."""
-    rho = poly.abs_sum() * math.exp(poly.R)
+    if u == 0:
+        return 0.0
+    rho = poly.abs_sum() * exp_poly._exp(poly.R)
     return C_ROUND * (poly.degree + 1) * u * rho
 
 
@@ -154,7 +156,7 @@ def at_degree(g: int, R: float, model, u: float) -> Certificate:
     cands = [
         certify(exp_poly.build(k, g, R, exact_arithmetic=u == 0), model, u)
         for k in exp_poly.KINDS
-        if exp_poly.available(k, g, R) or (u == 0 and k == "chebyshev" and R > 0)
+        if exp_poly.available(k, g, R, exact_arithmetic=u == 0)
     ]
     return min(cands, key=lambda c: c.error_bound)
 
@@ -175,13 +177,16 @@ def choose(R: float, model, u: float, eps: float, max_degree: int = MAX_DEGREE) 
         floor = math.inf
         for kind in exp_poly.KINDS:
             if u == 0:  # exact arithmetic (planning the theorems' setting): closed-form bounds only
-                if kind == "chebyshev" and R == 0:
+                if not exp_poly.available(kind, g, R, exact_arithmetic=True):
                     continue
+                eta = exp_poly.exact_arithmetic_bound(kind, g, R)
+                if model.bound(normalized_error(eta, 0.0, exp_poly.ONE_SIDED[kind])) > eps:
+                    continue  # build the polynomial (coefficients) only for a degree that meets eps
                 c = certify(exp_poly.build(kind, g, R, exact_arithmetic=True), model, u)
             else:
                 if not exp_poly.available(kind, g, R):
                     continue
-                if kind == "chebyshev" and max(exp_poly.chebyshev_estimate(g, R), u * math.exp(2 * R)) / 4 > need:
+                if kind == "chebyshev" and max(exp_poly.chebyshev_estimate(g, R), u * exp_poly._exp(2 * R)) / 4 > need:
                     continue  # cannot meet eps at this degree; skip the exact certificate
                 c = certify(exp_poly.build(kind, g, R), model, u)
             floor = min(floor, normalized_error(0.0, c.rounding, True))
@@ -189,7 +194,7 @@ def choose(R: float, model, u: float, eps: float, max_degree: int = MAX_DEGREE) 
                 best = c
         if best is not None:
             return best
-        if floor > need:
+        if u > 0 and floor > need:
             raise CertificationError(
                 f"eps: {eps:g} cannot be certified: at R = {R:.4g} the floating-point rounding term "
                 f"{C_ROUND}(g+1)·u·Σ|a_j|R^j·e^R alone gives η' >= {floor:.3g} at degree {g}, above the "

@@ -260,3 +260,15 @@ def test_cuda_matches_numpy_within_bounds(dtype, eps):
     assert rf.device.startswith("cuda")
     assert np.abs(rf.output - attention_naive(f)).max() <= rf.error_bound <= eps
     assert np.abs(rg.grad - naive_gradient(g)[0]).max() <= rg.error_bound <= eps
+
+
+@pytest.mark.parametrize("B", [10.0, 40.0])
+def test_huge_score_ranges_are_refused_not_overflowed(B):
+    # R = 100 and 1600: every bound overflows float64; the answer is a clear refusal
+    f = sa.AttentionInstance(B * np.ones((4, 3)), -B * np.ones((5, 3)), np.ones((5, 1)))
+    for kwargs in ({"eps": 1e-3}, {"degree": 5}, {"degree": 120}):
+        with pytest.raises(CertificationError):
+            sa.attention(f, method="poly", **kwargs)
+    if B == 10.0:  # exact arithmetic still has a (large) answer
+        p = sa.plan(f, eps=1e-3, rounding=False)
+        assert p.degree > 100 and math.isfinite(p.error_bound)
