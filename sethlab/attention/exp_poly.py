@@ -37,6 +37,8 @@ _CERT_TAIL = 1e-40
 # (beyond it u·e^{2R} > 1e39: nothing is certifiable in floating point anyway).
 CHEBYSHEV_MAX_DEGREE = 80
 CHEBYSHEV_MAX_R = 64.0
+# Float coefficients are offered up to this degree: 1/170! is the last normal float64 reciprocal factorial.
+FLOAT_MAX_DEGREE = 170
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,8 @@ def _up(x: float) -> float:
 
 
 def taylor_bound(g: int, R: float) -> float:
-    """e^R·R^{g+1}/(g+1)! + u·e^{2R}: certified relative error of T_g with float coefficients."""
+    """e^R·R^{g+1}/(g+1)! + u·e^{2R}: certified relative error of T_g with float coefficients
+    (each 1/j! correctly rounded; valid up to FLOAT_MAX_DEGREE, where 1/j! is still a normal float)."""
     g, R = _check(g, R)
     return _up(_exp(R + _log_pow_over_fact(R, g + 1)) + UNIT_ROUNDOFF * _exp(2 * R))
 
@@ -106,8 +109,14 @@ def shifted_taylor_bound(g: int, R: float, exact: bool = True) -> float:
     x = 2 * R
     simple = _exp(_log_pow_over_fact(x, g + 1))
     main = min(simple, _poisson_tail_upper(x, g)) if exact else simple
-    gamma = (g + 3) * UNIT_ROUNDOFF / (1 - (g + 3) * UNIT_ROUNDOFF)
-    return _up(main + gamma * _exp(2 * R))
+    return _up(main + _shifted_rounding(g, R))
+
+
+def _shifted_rounding(g: int, R: float) -> float:
+    """γ_k·e^{2R}, k = max(g + 3, 5): each float coefficient e^{−R}·T_{g−j}(R)/j! carries <= 4 roundings
+    (exact rational sum, exp, product); all terms positive, so Σ|Δa_j||s|ʲ/eˢ <= γ_k·P(R)·e^R <= γ_k·e^{2R}."""
+    k = max(g + 3, 5)
+    return k * UNIT_ROUNDOFF / (1 - k * UNIT_ROUNDOFF) * _exp(2 * R)
 
 
 def _poisson_tail_upper(x: float, g: int) -> float:
@@ -147,21 +156,34 @@ def chebyshev_estimate(g: int, R: float) -> float:
 def taylor(g: int, R: float) -> ExpPoly:
     """Plain Taylor T_g around 0 (MATH.md 3.1)."""
     g, R = _check(g, R)
-    coeffs = tuple(1.0 / math.factorial(j) if j <= 170 else 0.0 for j in range(g + 1))
-    return ExpPoly("taylor", g, R, coeffs, taylor_bound(g, R), False)
+    coeffs = tuple(1.0 / math.factorial(j) if j <= FLOAT_MAX_DEGREE else 0.0 for j in range(g + 1))
+    bound = taylor_bound(g, R) if g <= FLOAT_MAX_DEGREE else math.inf  # 1/j! underflows past 170
+    return ExpPoly("taylor", g, R, coeffs, bound, False)
 
 
 def shifted_taylor(g: int, R: float) -> ExpPoly:
     """e^{−R}·Σ_{j<=g} (s + R)ʲ/j!: always valid, positive, below eˢ (MATH.md 3.1)."""
     g, R = _check(g, R)
     coeffs = _shifted_coeffs(g, R)
-    excess = _up((g + 3) * UNIT_ROUNDOFF / (1 - (g + 3) * UNIT_ROUNDOFF) * _exp(2 * R))
-    return ExpPoly("shifted_taylor", g, R, coeffs, shifted_taylor_bound(g, R), True, excess)
+    excess = _up(_shifted_rounding(g, R))
+    bound = shifted_taylor_bound(g, R) if g <= FLOAT_MAX_DEGREE and R <= 700 else math.inf
+    return ExpPoly("shifted_taylor", g, R, coeffs, bound, True, excess)
 
 
 @lru_cache(maxsize=256)
 def _shifted_coeffs(g: int, R: float) -> tuple:
-    # a_j = e^{−R} Σ_{m=j}^{g} C(m, j) R^{m−j}/m!, all terms positive (no cancellation); log space avoids overflow.
+    # a_j = e^{−R} Σ_{m=j}^{g} C(m, j) R^{m−j}/m! = e^{−R}·T_{g−j}(R)/j!: the rational part exactly,
+    # then one rounding, one exp and one product (<= 4 roundings, `_shifted_rounding`).
+    if R <= 700 and g <= FLOAT_MAX_DEGREE:
+        Rq = Fraction(R)
+        partial = [Fraction(1)]
+        term = Fraction(1)
+        for k in range(1, g + 1):
+            term = term * Rq / k
+            partial.append(partial[-1] + term)
+        e = math.exp(-R)
+        return tuple(e * float(partial[g - j] / math.factorial(j)) for j in range(g + 1))
+    # beyond float range (never certifiable in floating point): log space, for exact-arithmetic plans only
     out = []
     for j in range(g + 1):
         logs = [
@@ -288,7 +310,7 @@ def available(kind: str, g: int, R: float, exact_arithmetic: bool = False) -> bo
         if exact_arithmetic:  # closed-form bound; only the Bessel coefficients limit R
             return 0 < R <= 600
         return 0 < R <= CHEBYSHEV_MAX_R and g <= CHEBYSHEV_MAX_DEGREE
-    return True
+    return exact_arithmetic or g <= FLOAT_MAX_DEGREE
 
 
 # ---------------------------------------------------------------- exact certificate

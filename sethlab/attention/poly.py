@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from sethlab.attention import poly_bounds
+from sethlab.attention import exp_poly, poly_bounds
 from sethlab.attention.blocks import block_rows, row_blocks
 from sethlab.attention.features import monomials_t, query_coefficients, rank
 from sethlab.attention.instances import AttentionInstance, GradientInstance
@@ -126,7 +126,13 @@ def _certificate(inst, model, u, eps, degree):
     R = _score_range(inst)
     if eps is not None:
         return poly_bounds.choose(R, model, u, eps)
-    cert = poly_bounds.at_degree(_check_degree(degree), R, model, u)
+    degree = _check_degree(degree)
+    if u > 0 and degree > exp_poly.FLOAT_MAX_DEGREE:
+        raise poly_bounds.CertificationError(
+            f"degree: floating-point polynomials go up to degree {exp_poly.FLOAT_MAX_DEGREE} (1/j! underflows "
+            f"beyond), got {degree}; plan(..., rounding=False) describes higher degrees in exact arithmetic"
+        )
+    cert = poly_bounds.at_degree(degree, R, model, u)
     if not math.isfinite(cert.error_bound):
         raise poly_bounds.CertificationError(
             f"degree: {degree} cannot be certified at R = {R:.4g}: relative error η = {cert.eta:.3g} plus "

@@ -153,11 +153,8 @@ def at_degree(g: int, R: float, model, u: float) -> Certificate:
 
     u = 0 plans for exact arithmetic: exact-coefficient bounds and no rounding term.
     """
-    cands = [
-        certify(exp_poly.build(k, g, R, exact_arithmetic=u == 0), model, u)
-        for k in exp_poly.KINDS
-        if exp_poly.available(k, g, R, exact_arithmetic=u == 0)
-    ]
+    kinds = [k for k in exp_poly.KINDS if exp_poly.available(k, g, R, exact_arithmetic=u == 0)] or ["taylor"]
+    cands = [certify(exp_poly.build(k, g, R, exact_arithmetic=u == 0), model, u) for k in kinds]
     return min(cands, key=lambda c: c.error_bound)
 
 

@@ -272,3 +272,10 @@ def test_huge_score_ranges_are_refused_not_overflowed(B):
     if B == 10.0:  # exact arithmetic still has a (large) answer
         p = sa.plan(f, eps=1e-3, rounding=False)
         assert p.degree > 100 and math.isfinite(p.error_bound)
+
+
+def test_float_degrees_stop_where_reciprocal_factorials_underflow():
+    f = forward_instance(np.random.default_rng(0), "random", 6, 6, 2, 1, 1.0)
+    with pytest.raises(CertificationError, match="170"):
+        sa.attention(f, method="poly", degree=171)
+    assert sa.plan(f, degree=171, rounding=False).rank == math.comb(173, 2)
