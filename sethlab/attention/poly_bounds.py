@@ -6,7 +6,8 @@ Chain of bounds, each proven in MATH.md:
 2. floating point: the features cancel, adding δ = C_ROUND·(g+1)·u·ρ with
    ρ = Σ_j |a_j| R^j · e^R >= max_ij Σ_α |φ_α(q_i) ψ_α(k_j)| / e^{s_ij} (MATH.md 3.1);
 3. normalization: Ã/A ∈ [1 − lo, 1 + hi] gives |S̃ − S| <= η'·S with η' = (lo + hi)/(1 − lo)
-   (lo = hi = η + δ; one-sided P: lo = η + δ, hi = δ + its coefficient-rounding excess), which is MATH.md's 2η/(1−η) and η/(1−η) at δ = 0;
+   (lo = hi = η + δ; one-sided P: lo = η + δ, hi = δ + its coefficient-rounding excess),
+   which is MATH.md's 2η/(1−η) and η/(1−η) at δ = 0;
 4. forward: ‖T − Att‖∞ <= η'‖V‖∞ (3.3); gradient: (nq/d)‖A1‖∞‖A2‖∞·P_err (3.4), with
    nq·‖A1‖∞ sharpened to the largest column sum max_a Σ_i |A1_ia| (Hölder, same proof).
 

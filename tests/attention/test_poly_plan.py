@@ -10,6 +10,7 @@ import sethlab
 import sethlab.attention as sa
 from sethlab.attention import exp_poly, poly, poly_bounds
 from sethlab.attention.memory import ENV_VAR, MemoryBudgetExceeded, parse_budget
+from sethlab.attention.ops import get_ops
 from sethlab.attention.poly_bounds import CertificationError
 
 N16 = 1 << 16
@@ -77,9 +78,8 @@ def regimes():
     rng = np.random.default_rng(1)
     for f in (0.25, 0.5, 1.0, 2.0, 4.0):
         B = math.sqrt(f * math.log(N16))
-        inst = sa.GradientInstance(
-            signed(rng, N16, 4, B), signed(rng, N16, 4, B), signed(rng, N16, 4, 1.0), np.zeros((N16, 4)), np.eye(4), np.eye(4)
-        )
+        A1, A2, A3 = signed(rng, N16, 4, B), signed(rng, N16, 4, B), signed(rng, N16, 4, 1.0)
+        inst = sa.GradientInstance(A1, A2, A3, np.zeros((N16, 4)), np.eye(4), np.eye(4))
         assert inst.score_range == pytest.approx(B * B)
         out[f] = (inst, sa.plan(inst, eps=1e-6, rounding=False))
     return out
@@ -104,11 +104,9 @@ def test_memory_budget_refuses_with_need_and_budget(worked):
     assert not p.fits and p.memory_budget == 10_000
     with pytest.raises(MemoryBudgetExceeded, match=r"needs .*budget is 9\.8 KiB"):
         p.require_fits()
-    small = sa.GradientInstance(*(a[:500] if a.shape[0] == N16 else a for a in
-                                  (worked.A1, worked.A2, worked.A3, worked.E, worked.X, worked.Y)))
+    small = worked_instance(n=500)
     with pytest.raises(MemoryBudgetExceeded):
-        poly.loss_gradient_poly(small, __import__("sethlab.attention.ops", fromlist=["get_ops"]).get_ops("numpy"),
-                                eps=1e-6, memory_budget="8K")
+        poly.loss_gradient_poly(small, get_ops("numpy"), eps=1e-6, memory_budget="8K")
     assert issubclass(MemoryBudgetExceeded, sethlab.InvalidInstance)
 
 
