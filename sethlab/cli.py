@@ -166,7 +166,8 @@ def _cmd_gen(args) -> int:
         raise InvalidInstance(f"-o: {args.output}: a {args.family} formula is written as DIMACS; use .cnf")
     if not is_cnf and not args.output.lower().endswith(".npz"):
         raise InvalidInstance(f"-o: {args.output}: a {args.family} instance is written as .npz; use .npz")
-    problem, inst, params, extra = _generate(args)
+    with Progress(f"generating {args.family}"):
+        problem, inst, params, extra = _generate(args)
     params = {"family": args.family, **params, **extra}
     io.save(args.output, inst, params=params, seed=args.seed)
     sizes = _sizes(problem, inst) if problem != "cnf-sat" else {"N": inst.nv, "m": len(inst.clauses)}
@@ -293,8 +294,9 @@ def _cmd_verify(args) -> int:
         raise InvalidInstance("verify: name one or more reductions, or --all (see `sethlab graph`)")
     if args.names and args.all:
         raise InvalidInstance("verify: give reduction names or --all, not both")
-    return verify_command(None if args.all else args.names, trials=args.trials, seed=args.seed, as_json=args.json,
-                          workers=args.workers, out=sys.stdout)
+    with Progress("verifying " + ("every reduction" if args.all else ", ".join(args.names))):
+        return verify_command(None if args.all else args.names, trials=args.trials, seed=args.seed,
+                              as_json=args.json, workers=args.workers, out=sys.stdout)
 
 
 # ---------------------------------------------------------------- chain

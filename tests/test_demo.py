@@ -14,7 +14,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 PLOTS = ("phase_transition.png", "poly_vs_exact.png", "quadrature.png")
 
 
-def _run(tmp_path, name="report", capsys=None, **kw):
+def _run(tmp_path, name="report", **kw):
     out = tmp_path / name
     rc = demo.run_demo(out=str(out), n=64, d=2, quick=True, **kw)
     return rc, out
@@ -23,7 +23,8 @@ def _run(tmp_path, name="report", capsys=None, **kw):
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("demo")
-    rc, out = _run(tmp, stream=open(tmp / "stdout.txt", "w"))
+    with open(tmp / "stdout.txt", "w") as stream:
+        rc, out = _run(tmp, stream=stream)
     return rc, out, json.loads((out / "results.json").read_text()), (out / "report.md").read_text()
 
 
