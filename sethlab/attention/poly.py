@@ -22,7 +22,17 @@ from sethlab.attention.blocks import block_rows, row_blocks
 from sethlab.attention.features import monomials_t, query_coefficients, rank
 from sethlab.attention.instances import AttentionInstance, GradientInstance
 from sethlab.attention.memory import MemoryBudgetExceeded, format_bytes, memory_budget
+from sethlab.attention.poly_bounds import CertificationError
 from sethlab.errors import InvalidInstance
+
+__all__ = [
+    "Plan",
+    "plan",
+    "attention_poly",
+    "loss_gradient_poly",
+    "CertificationError",
+    "MemoryBudgetExceeded",
+]
 
 # Elements of one r × b feature block (2^23: 64 MiB in float64), and at least MIN_ROWS rows:
 # the thin products ψ(K_b)ᵀX_b fall off BLAS's fast path on short blocks (measured at d = 8,
@@ -128,13 +138,13 @@ def _certificate(inst, model, u, eps, degree):
         return poly_bounds.choose(R, model, u, eps)
     degree = _check_degree(degree)
     if u > 0 and degree > exp_poly.FLOAT_MAX_DEGREE:
-        raise poly_bounds.CertificationError(
+        raise CertificationError(
             f"degree: floating-point polynomials go up to degree {exp_poly.FLOAT_MAX_DEGREE} (1/j! underflows "
             f"beyond), got {degree}; plan(..., rounding=False) describes higher degrees in exact arithmetic"
         )
     cert = poly_bounds.at_degree(degree, R, model, u)
     if not math.isfinite(cert.error_bound):
-        raise poly_bounds.CertificationError(
+        raise CertificationError(
             f"degree: {degree} cannot be certified at R = {R:.4g}: relative error η = {cert.eta:.3g} plus "
             f"rounding δ = {cert.rounding:.3g} is >= 1, so P may vanish (MATH.md 3.1); raise the degree or use "
             f"method='exact'"
