@@ -102,3 +102,23 @@ def test_numpy_and_torch_features_agree():
 def test_rank_rejects_bad_arguments(d, g):
     with pytest.raises(sethlab.InvalidInstance):
         features.rank(d, g)
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).eps > 1e-18, reason="needs 80-bit long double to measure float64 rounding")
+@pytest.mark.parametrize("d, R, g, kind", [(2, 4.0, 30, "taylor"), (2, 8.0, 45, "shifted_taylor"), (1, 12.0, 70, "taylor")])
+def test_rounding_term_covers_measured_cancellation(d, R, g, kind):
+    # MATH.md 3.1: U Wᵀ in float64 cancels; the certified rounding term must cover what is measured
+    from sethlab.attention.poly_bounds import rounding_term
+
+    rng = np.random.default_rng(d + g)
+    B = math.sqrt(R)
+    Q = B * rng.choice([-1.0, 1.0], size=(200, d))
+    K = B * rng.choice([-1.0, 1.0], size=(200, d))
+    p = exp_poly.build(kind, g, R)
+    A = features.query_features(Q, p) @ features.key_features(K, g).T
+    s = (Q.astype(np.longdouble) @ K.T.astype(np.longdouble)) / d
+    P = np.zeros_like(s)
+    for a in reversed(p.coeffs):
+        P = P * s + np.longdouble(a)
+    measured = float(np.abs((A.astype(np.longdouble) - P) / np.exp(s)).max())
+    assert 1e-16 < measured <= rounding_term(p, 2.0**-53)
