@@ -36,6 +36,26 @@ def _export(ops, x, as_tensor: bool):
     return x if (as_tensor and ops.name == "torch") else ops.to_numpy(x)
 
 
+def _run(inst, cls, method, backend, eps, device, dtype, degree, block_size, exact_fn, poly_name):
+    """Validate, pick the backend, run exact or poly, time it: (ops, values, common result fields)."""
+    _check_instance(inst, cls)
+    _check_method(method, eps, degree)
+    ops = get_ops(backend, device, dtype)
+    fields = {"rank": None, "degree": None, "details": {}}
+    with Timer(ops) as t:
+        if method == "exact":
+            values = exact_fn(inst, ops, block_size)
+            bound = 0.0
+        else:
+            *values, info = getattr(_poly(), poly_name)(inst, ops, eps=eps, degree=degree, block_size=block_size)
+            bound = info.pop("error_bound")
+            fields.update(rank=info.pop("rank"), degree=info.pop("degree"), details=info)
+    values = values if isinstance(values, (tuple, list)) else (values,)
+    fields.update(error_bound=float(bound), method=method, backend=ops.name, device=str(ops.device),
+                  dtype=ops.dtype_name, seconds=t.seconds)
+    return ops, values, fields
+
+
 def attention(
     inst: AttentionInstance,
     method: str = "exact",
@@ -49,31 +69,9 @@ def attention(
     as_tensor: bool = False,
 ) -> AttentionResult:
     """Att(Q, K, V) (MATH.md 1); `method="poly"` approximates within `eps` entrywise (MATH.md 3.3)."""
-    _check_instance(inst, AttentionInstance)
-    _check_method(method, eps, degree)
-    ops = get_ops(backend, device, dtype)
-    rank = deg = None
-    details: dict = {}
-    with Timer(ops) as t:
-        if method == "exact":
-            out = attention_exact(inst, ops, block_size)
-            bound = 0.0
-        else:
-            out, info = _poly().attention_poly(inst, ops, eps=eps, degree=degree, block_size=block_size)
-            bound, rank, deg = info.pop("error_bound"), info.pop("rank"), info.pop("degree")
-            details = info
-    return AttentionResult(
-        output=_export(ops, out, as_tensor),
-        error_bound=float(bound),
-        method=method,
-        backend=ops.name,
-        device=str(ops.device),
-        dtype=ops.dtype_name,
-        seconds=t.seconds,
-        rank=rank,
-        degree=deg,
-        details=details,
-    )
+    ops, (out,), fields = _run(inst, AttentionInstance, method, backend, eps, device, dtype, degree, block_size,
+                               attention_exact, "attention_poly")
+    return AttentionResult(output=_export(ops, out, as_tensor), **fields)
 
 
 def loss_gradient(
@@ -89,32 +87,9 @@ def loss_gradient(
     as_tensor: bool = False,
 ) -> GradientResult:
     """∂L/∂X and L(X) (MATH.md 2.1-2.2); `method="poly"` within `eps` entrywise (MATH.md 3.4)."""
-    _check_instance(inst, GradientInstance)
-    _check_method(method, eps, degree)
-    ops = get_ops(backend, device, dtype)
-    rank = deg = None
-    details: dict = {}
-    with Timer(ops) as t:
-        if method == "exact":
-            grad, loss = loss_gradient_exact(inst, ops, block_size)
-            bound = 0.0
-        else:
-            grad, loss, info = _poly().loss_gradient_poly(inst, ops, eps=eps, degree=degree, block_size=block_size)
-            bound, rank, deg = info.pop("error_bound"), info.pop("rank"), info.pop("degree")
-            details = info
-    return GradientResult(
-        grad=_export(ops, grad, as_tensor),
-        loss=float(loss),
-        error_bound=float(bound),
-        method=method,
-        backend=ops.name,
-        device=str(ops.device),
-        dtype=ops.dtype_name,
-        seconds=t.seconds,
-        rank=rank,
-        degree=deg,
-        details=details,
-    )
+    ops, (grad, loss), fields = _run(inst, GradientInstance, method, backend, eps, device, dtype, degree, block_size,
+                                     loss_gradient_exact, "loss_gradient_poly")
+    return GradientResult(grad=_export(ops, grad, as_tensor), loss=float(loss), **fields)
 
 
 def plan(inst, method: str = "poly", eps: float | None = None, **options):
