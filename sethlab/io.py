@@ -274,6 +274,8 @@ def _load_npz(name: str) -> Record:
                 if described.get(a) != {"dtype": arr.dtype.str, "shape": list(arr.shape)}:
                     raise InvalidInstance(f"{name}: array {a!r} does not match its metadata description")
                 arrays[a] = arr
+    except InvalidInstance:
+        raise  # already names the file and the fault (it is a ValueError, so keep it out of _DAMAGE)
     except _DAMAGE as e:
         raise InvalidInstance(f"{name}: damaged or truncated .npz file ({e})") from None
     if _digest(meta, arrays) != meta["sha256"]:
