@@ -114,3 +114,17 @@ def test_refuses_non_binary_values_and_wrong_quantity():
         AttentionToGradient(rule="simpson")
     with pytest.raises(sethlab.InvalidInstance, match="nodes"):
         AttentionToGradient(nodes=0)
+
+
+@pytest.mark.parametrize("n, d0", [(64, 12), (128, 14)])
+def test_poly_cannot_be_fast_on_the_hard_instances(n, d0):
+    """The planned rank at the accuracy the reduction needs dwarfs n² (entries Θ(log n), MATH.md 3.2, 5.1)."""
+    image = frob_image(planted_ov(n, d0, seed=0)[0])
+    accuracy = AttentionToGradient().apply(image).prediction.accuracy
+    inst = gradient_instance(image.target, 1.0)
+    assert inst.score_range > 100  # scores of size β: far outside the bounded regime
+    exact_arithmetic = sa.plan(inst, eps=accuracy, rounding=False)  # even without rounding error
+    assert exact_arithmetic.rank > 1e15 * inst.nq * inst.nk
+    assert exact_arithmetic.flop_ratio < 1e-10 and not exact_arithmetic.fits
+    with pytest.raises(sethlab.InvalidInstance, match="cannot be certified"):
+        sa.plan(inst, eps=accuracy)  # in float64 the rounding term alone exceeds the accuracy
