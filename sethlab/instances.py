@@ -49,21 +49,8 @@ def _pair(A, B) -> tuple[np.ndarray, np.ndarray]:
     return A, B
 
 
-@dataclass(frozen=True, eq=False)
-class OVInstance:
-    """Orthogonal Vectors: is there ``(i, j)`` with ``<A[i], B[j]> = 0``? (MATH.md 4.1)
-
-    The sides may have different sizes; both have dimension ``d`` (``d = 0`` is
-    allowed: the image of the empty formula, where every pair is orthogonal).
-    """
-
-    A: np.ndarray
-    B: np.ndarray
-
-    def __post_init__(self):
-        A, B = _pair(self.A, self.B)
-        object.__setattr__(self, "A", A)
-        object.__setattr__(self, "B", B)
+class _TwoSides:
+    """Sizes of an instance with two sides of 0/1 vectors A (nA × d) and B (nB × d)."""
 
     @property
     def nA(self) -> int:
@@ -78,6 +65,24 @@ class OVInstance:
         return self.A.shape[1]
 
 
+@dataclass(frozen=True, eq=False)
+class OVInstance(_TwoSides):
+    """Orthogonal Vectors: is there ``(i, j)`` with ``<A[i], B[j]> = 0``? (MATH.md 4.1)
+
+    The sides may have different sizes; both have dimension ``d`` (``d = 0`` is
+    allowed: the image of the empty formula, where every pair is orthogonal).
+    """
+
+    A: np.ndarray
+    B: np.ndarray
+
+    def __post_init__(self):
+        A, B = _pair(self.A, self.B)
+        object.__setattr__(self, "A", A)
+        object.__setattr__(self, "B", B)
+
+
+
 def far_radius(t: int, gap: float) -> int:
     """Smallest integer distance that counts as far: ``ceil((1+gap)·t)`` (MATH.md 5.2).
 
@@ -90,7 +95,7 @@ def far_radius(t: int, gap: float) -> int:
 
 
 @dataclass(frozen=True, eq=False)
-class HammingInstance:
+class HammingInstance(_TwoSides):
     """Gap-Hamming close pair (MATH.md 5.2): YES if some pair has distance ``< t``;
     NO if every pair has distance ``>= ceil((1+gap)·t)`` (``far``); anything
     between violates the promise. The 3-bit gadget of MATH.md 4.2 produces these.
@@ -122,17 +127,6 @@ class HammingInstance:
         object.__setattr__(self, "t", t)
         object.__setattr__(self, "gap", gap)
 
-    @property
-    def nA(self) -> int:
-        return self.A.shape[0]
-
-    @property
-    def nB(self) -> int:
-        return self.B.shape[0]
-
-    @property
-    def d(self) -> int:
-        return self.A.shape[1]
 
     @property
     def far(self) -> int:

@@ -7,34 +7,31 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-@dataclass(frozen=True, eq=False)
-class AttentionResult:
-    """Forward attention T ≈ Att(Q, K, V) with ‖T − Att‖∞ <= error_bound (0.0: exact up to floating point)."""
+@dataclass(frozen=True, eq=False, kw_only=True)
+class _Result:
+    """What every backend result carries besides its value."""
 
-    output: np.ndarray
-    error_bound: float
+    error_bound: float  # certified ‖value − exact‖∞ (0.0 for exact: exact up to floating point)
     method: str
     backend: str
     device: str
     dtype: str
     seconds: float
-    rank: int | None = None
-    degree: int | None = None
+    rank: int | None = None  # poly only: number of features
+    degree: int | None = None  # poly only: degree of the exp polynomial
     details: dict = field(default_factory=dict)
 
 
-@dataclass(frozen=True, eq=False)
-class GradientResult:
-    """g̃ ≈ ∂L/∂X with ‖g̃ − ∂L/∂X‖∞ <= error_bound, and the loss L(X) (MATH.md 2)."""
+@dataclass(frozen=True, eq=False, kw_only=True)
+class AttentionResult(_Result):
+    """Forward attention T ≈ Att(Q, K, V) with ‖T − Att‖∞ <= error_bound (MATH.md 1, 3.3)."""
+
+    output: np.ndarray
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class GradientResult(_Result):
+    """g̃ ≈ ∂L/∂X with ‖g̃ − ∂L/∂X‖∞ <= error_bound, and the loss L(X) (MATH.md 2, 3.4)."""
 
     grad: np.ndarray
     loss: float
-    error_bound: float
-    method: str
-    backend: str
-    device: str
-    dtype: str
-    seconds: float
-    rank: int | None = None
-    degree: int | None = None
-    details: dict = field(default_factory=dict)
