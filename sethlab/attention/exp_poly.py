@@ -8,13 +8,15 @@ float64 coefficients actually used:
 - ``shifted_taylor``: e^{−R}·T_g(s + R), one-sided (P <= eˢ up to the coefficient
   rounding, stated as `excess`); bound: the exact
   worst case 1 − e^{−2R}T_g(2R) (a Poisson tail, computed term by term and
-  rounded up), capped by (2R)^{g+1}/(g+1)!, plus γ_{g+3}·e^{2R} for the
-  coefficient rounding.
+  rounded up), capped by (2R)^{g+1}/(g+1)!, plus γ_{max(g+3, 5)}·e^{2R} for the
+  coefficient rounding (coefficients from exact rationals, <= 4 roundings each).
 - ``chebyshev``: the truncated Chebyshev series of eˢ (Bessel coefficients),
   converted to monomials exactly and certified by `certify_relative_error`
   (exact arithmetic on the stored coefficients; no sampling).
 
-Every bound below 1 also proves P > 0 on [−R, R] (P >= (1 − η)eˢ).
+Every bound below 1 also proves P > 0 on [−R, R] (P >= (1 − η)eˢ); for odd g plain
+Taylor has a real root, and its bound then exceeds 1 wherever the root is in range.
+`exact_arithmetic_bound` gives the closed forms for exact coefficients (planning only).
 """
 
 from __future__ import annotations
