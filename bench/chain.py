@@ -39,9 +39,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="n = 64, 128 only")
     ap.add_argument("--full", action="store_true", help="run certified Gauss-Legendre at every n (slow at 4096)")
+    ap.add_argument("--sizes", type=int, nargs="+", help="values of n (default 256 1024 4096)")
     ap.add_argument("--json", help="write the figures to this file")
     args = ap.parse_args(argv)
-    sizes = [64, 128] if args.quick else [256, 1024, 4096]
+    sizes = args.sizes or ([64, 128] if args.quick else [256, 1024, 4096])
     rows = []
     print("# deciding OV through gradient calls: f(1) = f(0) + integral of f'(lambda), f' = 2 tr(grad L)")
     print(f"{'n':>5} {'d0':>3} {'inst':>8} {'sigma':>6} {'GL cert':>8} {'GL need':>8} {'GL adapt':>9} "

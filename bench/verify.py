@@ -20,7 +20,7 @@ def main(argv=None):
     from sethlab.reductions.verify import verify_command
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--trials", type=int, default=20)
+    ap.add_argument("--trials", type=int, default=150, help="per reduction; small sweeps are dominated by process start-up")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     cores = os.cpu_count() or 1
