@@ -3,7 +3,7 @@
 See MATH.md (the specification) and DESIGN.md (layout and public names).
 """
 
-from sethlab.errors import BackendUnavailable, InvalidInstance
+from sethlab.errors import BackendUnavailable, CertificationError, InvalidInstance, MemoryBudgetExceeded
 
 __version__ = "0.1.0"
 
@@ -28,4 +28,4 @@ def __getattr__(name):
     raise AttributeError(f"module 'sethlab' has no attribute {name!r}")
 
 
-__all__ = ["InvalidInstance", "BackendUnavailable", "decide", "__version__", *_SUBMODULES]
+__all__ = ["InvalidInstance", "BackendUnavailable", "CertificationError", "MemoryBudgetExceeded", "decide", "__version__", *_SUBMODULES]

@@ -11,3 +11,11 @@ class InvalidInstance(ValueError):
 
 class BackendUnavailable(InvalidInstance):
     """The requested backend or device cannot be used here (torch missing, no CUDA)."""
+
+
+class CertificationError(InvalidInstance):
+    """No polynomial degree can certify the requested accuracy: floating-point rounding dominates eps (MATH.md 3.1)."""
+
+
+class MemoryBudgetExceeded(InvalidInstance):
+    """A request needs more memory than the budget allows (the poly backend's plan, MATH.md 3)."""

@@ -11,16 +11,13 @@ from __future__ import annotations
 import os
 import re
 
-from sethlab.errors import InvalidInstance
+from sethlab.errors import InvalidInstance, MemoryBudgetExceeded  # noqa: F401  (re-exported)
 
 ENV_VAR = "SETHLAB_MEMORY_BUDGET"
 DEFAULT_FRACTION = 0.5
 FALLBACK_AVAILABLE = 4 << 30  # when the platform tells nothing
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
-
-class MemoryBudgetExceeded(InvalidInstance):
-    """A request needs more memory than the budget allows."""
 
 
 def available_bytes(ops=None) -> int:

@@ -24,14 +24,11 @@ from dataclasses import dataclass
 
 from sethlab.attention import exp_poly
 from sethlab.attention.exp_poly import ExpPoly
-from sethlab.errors import InvalidInstance
+from sethlab.errors import CertificationError, InvalidInstance  # noqa: F401  (re-exported)
 
 C_ROUND = 8
 MAX_DEGREE = 400
 
-
-class CertificationError(InvalidInstance):
-    """No polynomial degree can certify the requested accuracy: floating-point rounding dominates eps."""
 
 
 def unit_roundoff(dtype_name: str = "float64") -> float:
