@@ -154,6 +154,12 @@ def _generate(args):
         params = {"n": args.n, "d": args.d, "t": args.t, "gap": args.gap, "n_b": args.n_b}
         inst, pair = g.planted_gap_hamming(args.n, args.d, args.t, args.gap, seed=args.seed, n_b=args.n_b)
         return "hamming-close-pair", inst, params, {"planted_pair": list(pair)}
+    if fam == "attention":
+        params = {"n": args.n, "d": args.d, "B": args.B, "dv": args.dv, "n_k": args.n_k,
+                  "adversarial": args.adversarial, "gradient": args.gradient}
+        make = g.bounded_gradient if args.gradient else g.bounded_attention
+        inst = make(args.n, args.d, args.B, dv=args.dv, n_k=args.n_k, seed=args.seed, adversarial=args.adversarial)
+        return ("attention-gradient" if args.gradient else "attention"), inst, params, {}
     raise InvalidInstance(f"family: unknown {fam!r}")  # argparse restricts the choices
 
 
@@ -480,6 +486,14 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--t", type=_positive_int, required=True, help="radius")
     f.add_argument("--gap", type=_positive_float, required=True, help="relative gap epsilon")
     f.add_argument("--n-b", type=_positive_int)
+    f = family("attention", "bounded attention (or --gradient: loss-gradient) instance with entries at most B")
+    f.add_argument("--n", type=_positive_int, required=True, help="queries (and keys unless --n-k)")
+    f.add_argument("--d", type=_positive_int, required=True, help="dimension")
+    f.add_argument("--B", type=_positive_float, required=True, help="entry bound of Q and K (A1 X and A2)")
+    f.add_argument("--dv", type=_positive_int, help="value dimension (default d)")
+    f.add_argument("--n-k", type=_positive_int, help="keys")
+    f.add_argument("--adversarial", action="store_true", help="every entry of Q and K at +-B")
+    f.add_argument("--gradient", action="store_true", help="a GradientInstance at X = I instead")
 
     c = command("reduce", _cmd_reduce, "apply the registered chain of reductions to a file and write the image")
     c.add_argument("file", metavar="FILE")
