@@ -79,7 +79,10 @@ class AttentionToGradient(Reduction):
     rule="gauss-legendre" (default): `nodes` fixed, or chosen so the certified
     quadrature bound is at most a quarter of the prediction's gap
     (`certified=True`), or grown by doubling from 8 until two node counts agree
-    (`certified=False`, an estimate; refuses when the estimate exceeds the margin).
+    (`certified=False`: the calls that empirically suffice). The estimate alone never
+    decides: an estimated run answers only if the certified bound at its final node
+    count is below the margin too, and is inconclusive otherwise (a sharp f' that
+    falls between all nodes fools any two-count estimate).
     rule="riemann": the paper's left Riemann sum with `nodes` (default ⌈ln⁴ n⌉).
     """
 
@@ -95,6 +98,8 @@ class AttentionToGradient(Reduction):
 
     def __init__(self, rule: str = "gauss-legendre", nodes: int | None = None, certified: bool = True,
                  max_nodes: int = 8192):
+        if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+            raise InvalidInstance(f"max_nodes: must be a positive integer, got {max_nodes!r}")
         if rule not in RULES:
             raise InvalidInstance(f"rule: must be one of {', '.join(RULES)}, got {rule!r}")
         if nodes is not None:
@@ -182,6 +187,8 @@ class AttentionToGradient(Reduction):
         notes = pred.notes
         f0 = notes["f0"]
         t0 = time.perf_counter()
+        if not pred.separated:  # no quadrature can decide: say so before spending any oracle call
+            return decide_quantity(pred, float("nan"), float("inf"), 0, rule=self.rule, nodes=0, f0=f0)
         if notes["nodes"] is not None:
             m = notes["nodes"]
             integral, num_err = self._integrate(inst, m, oracle, pred.accuracy)
@@ -199,9 +206,12 @@ class AttentionToGradient(Reduction):
                 prev, m = integral, 2 * m
             kind = "estimated"
         f1 = f0 + integral
-        error = quad + num_err
         details = {
             "rule": self.rule, "nodes": m, "bound_kind": kind, "quadrature_error": quad,
             "numerical_error": num_err, "f0": f0, "sigma": notes["sigma"], "seconds": time.perf_counter() - t0,
         }
-        return decide_quantity(pred, f1, error, calls, **details)
+        if kind == "estimated":  # decide on the certified bound at m; keep the estimate as information
+            certified = gauss_legendre_error_bound(m, notes["sigma"], inst.nq, inst.dv, inst.bound_V)[0]
+            details.update(estimated_error=quad, quadrature_error=certified)
+            quad = certified
+        return decide_quantity(pred, f1, quad + num_err, calls, **details)

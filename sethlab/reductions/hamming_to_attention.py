@@ -28,6 +28,12 @@ def default_beta(d0: int, n: int, t: int, gap: float, delta: float = 1.0) -> flo
     return 2 * (1 + delta) * d0 * math.log(max(n, 2)) / (gap * t)
 
 
+def _logaddexp(a: float, b: float) -> float:
+    """log(e^a + e^b) without overflow."""
+    hi, lo = max(a, b), min(a, b)
+    return hi + math.log1p(math.exp(lo - hi))
+
+
 def _ratio(log_num: float, log_other: float) -> float:
     """num/(num + other) from logarithms, without overflow."""
     return 1.0 / (1.0 + math.exp(min(log_other - log_num, 700.0)))
@@ -44,8 +50,12 @@ class HammingToAttention(Reduction):
                  quantity: str = "max", max_anchors: int | None = None):
         if anchors not in ANCHORS:
             raise InvalidInstance(f"anchors: must be one of {', '.join(ANCHORS)}, got {anchors!r}")
-        if beta is not None and not (isinstance(beta, (int, float)) and math.isfinite(beta) and beta > 0):
+        if beta is not None and (isinstance(beta, bool) or not (isinstance(beta, (int, float))
+                                                                 and math.isfinite(beta) and beta > 0)):
             raise InvalidInstance(f"beta: must be a positive finite number, got {beta!r}")
+        if max_anchors is not None and (isinstance(max_anchors, bool) or not isinstance(max_anchors, int)
+                                        or max_anchors < 1):
+            raise InvalidInstance(f"max_anchors: must be a positive integer, got {max_anchors!r}")
         if not (isinstance(delta, (int, float)) and math.isfinite(delta) and delta > 0):
             raise InvalidInstance(f"delta: must be a positive finite number, got {delta!r}")
         if quantity not in ("max", "frobenius"):
@@ -84,7 +94,7 @@ class HammingToAttention(Reduction):
         if self.quantity == "frobenius":  # NO side sums nA rows: aim √nA higher on the far side
             log_target = (log_near + log_far + 0.5 * math.log(nA)) / 2
         cap = self.max_anchors or n
-        e = max(-d0, min(d0, math.floor(log_target / kappa)))
+        e = max(-d0, min(d0, math.floor(log_target / kappa + 1e-9)))  # 5.999999999 is 6
         k = int(min(cap, max(1, round(math.exp(min(log_target - kappa * e, 700.0))))))
         return e, k
 
@@ -117,9 +127,14 @@ class HammingToAttention(Reduction):
             yes_range, no_range, label = (near_low, 1.0), (0.0, far_high), "max_i T_i"
         else:
             yes_range, no_range, label = (near_low**2, float(x.nA)), (0.0, x.nA * far_high**2), "||T||_F^2"
-        # the separation in exact arithmetic, from logarithms: it may be far below float64 resolution
-        exact_gap = near_low - far_high if far_high < 0.5 else math.exp(log_mu) * (
-            math.exp(-log_far) - math.exp(-log_near)) / ((1 + math.exp(log_mu - log_near)) * (1 + math.exp(log_mu - log_far)))
+        # the separation near_low − far_high in exact arithmetic, from logarithms (it may be far below
+        # float64 resolution): L'/(L'+μ) − U/(U+μ) = μ(L' − U)/((L'+μ)(U+μ))
+        if log_near > log_far:
+            log_gap = (log_mu + log_near + math.log1p(-math.exp(log_far - log_near))
+                       - _logaddexp(log_near, log_mu) - _logaddexp(log_far, log_mu))
+            exact_gap = math.exp(max(log_gap, -745.0))
+        else:
+            exact_gap = 0.0
         pred = Prediction(
             sizes={"nq": x.nA, "nk": x.nB + k, "d": 2 * d0, "dv": 1},
             entry_bound=root,

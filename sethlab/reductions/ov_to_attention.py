@@ -39,7 +39,8 @@ class OVToAttention(Reduction):
     target = "attention"
 
     def __init__(self, beta: float | None = None, quantity: str = "max"):
-        if beta is not None and not (isinstance(beta, (int, float)) and math.isfinite(beta) and beta > 0):
+        if beta is not None and (isinstance(beta, bool) or not (isinstance(beta, (int, float))
+                                                                 and math.isfinite(beta) and beta > 0)):
             raise InvalidInstance(f"beta: must be a positive finite number, got {beta!r}")
         if quantity not in ("max", "frobenius"):
             raise InvalidInstance(f"quantity: must be 'max' or 'frobenius', got {quantity!r}")
@@ -55,7 +56,7 @@ class OVToAttention(Reduction):
 
     def apply(self, x) -> Image:
         """Build the attention instance and state its prediction (before anything is solved)."""
-        inst = x if isinstance(x, OVInstance) else as_ov(x)
+        inst = x if isinstance(x, OVInstance) else (as_ov(*x) if isinstance(x, tuple) else as_ov(x))
         A = inst.A.astype(np.float64)
         B = inst.B.astype(np.float64)
         d0 = inst.d
