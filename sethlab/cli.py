@@ -532,7 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--rule", choices=["gauss-legendre", "riemann"], default="gauss-legendre")
     c.add_argument("--nodes", type=_positive_int, help="quadrature nodes (default: certified count, or ln^4 n "
                                                        "for riemann)")
-    c.add_argument("--uncertified", action="store_true", help="adaptive Gauss-Legendre (an estimate, fewer calls)")
+    c.add_argument("--uncertified", action="store_true", help="adaptive Gauss-Legendre: fewer calls; the estimate is reported but only the certified bound at the final node count decides")
     json_flag(c)
 
     c = command("graph", _cmd_graph, "the reduction graph: problems, reductions, example sizes")

@@ -114,3 +114,29 @@ def test_bad_trials_and_names():
         get("nonsense")
     with pytest.raises(sethlab.InvalidInstance, match="no chain"):
         path("attention-gradient", "cnf-sat")
+
+
+def test_strategy_errors_surface_and_promise_violations_are_skipped():
+    from hypothesis import strategies as st
+
+    from sethlab.instances import HammingInstance, OVInstance
+
+    broken = st.integers(0, 5).map(lambda k: OVInstance([[1, 1]], [[1, 1]]) if k < 3 else 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        check("ov-to-attention", broken, trials=10)
+    outside = HammingInstance([[1, 0, 0, 0, 0, 0]], [[0] * 6], 1, 1.0)  # distance 1: neither < t nor >= far
+    report = check("hamming-to-attention-tuned", [outside])
+    assert report.ok and report.counts["well-formed"]["skip"] == 1
+    assert "promise violated" in report.rows[0].messages[0]
+
+
+def test_failures_are_shrunk():
+    import sys, os
+
+    sys.path.insert(0, os.path.dirname(__file__))
+    from test_mutations import BetaTooSmall
+
+    report = check(BetaTooSmall(), trials=60, seed=0)
+    assert not report.ok
+    assert report.counterexample.source_size == {"nA": 1, "nB": 1, "d": 1}  # the minimal NO instance
+    assert len(report.rows) == report.trials_to_first_failure  # the sample stops at the first failure
