@@ -19,18 +19,27 @@ def _with_ones(ops, M: np.ndarray):
     return ops.asarray(np.hstack([M, np.ones((M.shape[0], 1))]))
 
 
-def attention_exact(inst: AttentionInstance, ops, block_size: int | None = None):
-    """Att(Q, K, V) as a backend array (nq×dv)."""
-    nq, nk, dv = inst.nq, inst.nk, inst.dv
+def weight_blocks(q, k, ops, block_size: int | None = None):
+    """Yield (lo, hi, P) with P = exp(s_I − rowmax) for s = q kᵀ/d, the unnormalized softmax of one row block.
+
+    P lives in one b×nk buffer reused by the next block (memory O(b·nk), MATH.md 2.2).
+    """
+    nq, nk = q.shape[0], k.shape[0]
     b = block_rows(nq, nk, block_size, ops.block_elements)
-    Qs = ops.asarray(inst.Q / inst.d)
-    Kt = ops.asarray(inst.K.T)
-    V1 = _with_ones(ops, inst.V)
-    out = ops.empty((nq, dv))
+    Qs = ops.asarray(q / q.shape[1])
+    Kt = ops.asarray(k.T)
     buf = ops.empty((b, nk))
     for lo, hi in row_blocks(nq, b):
         P = ops.matmul(Qs[lo:hi], Kt, out=buf[: hi - lo])
-        ops.shifted_exp_(P)
+        yield lo, hi, ops.shifted_exp_(P)
+
+
+def attention_exact(inst: AttentionInstance, ops, block_size: int | None = None):
+    """Att(Q, K, V) as a backend array (nq×dv)."""
+    dv = inst.dv
+    V1 = _with_ones(ops, inst.V)
+    out = ops.empty((inst.nq, dv))
+    for lo, hi, P in weight_blocks(inst.Q, inst.K, ops, block_size):
         NV = ops.matmul(P, V1)
         out[lo:hi] = NV[:, :dv] / NV[:, dv:]
     return out
@@ -42,18 +51,12 @@ def gradient_blocks(inst: GradientInstance, ops, block_size: int | None = None):
     p_I is the b×nk block of p = S∘q − diag(r)S and c_I the residual block; both
     live in buffers reused by the next block, so a consumer that keeps them copies them.
     """
-    nq, nk, dv = inst.nq, inst.nk, inst.dv
-    b = block_rows(nq, nk, block_size, ops.block_elements)
-    Qs = ops.asarray(inst.A1X / inst.d)
-    Kt = ops.asarray(inst.A2.T)
+    nk, dv = inst.nk, inst.dv
     h1 = _with_ones(ops, inst.h)
     h1t = h1.T.contiguous() if ops.name == "torch" else np.ascontiguousarray(h1.T)
     E = ops.asarray(inst.E)
-    buf_p = ops.empty((b, nk))
-    buf_z = ops.empty((b, nk))
-    for lo, hi in row_blocks(nq, b):
-        P = ops.matmul(Qs[lo:hi], Kt, out=buf_p[: hi - lo])
-        ops.shifted_exp_(P)
+    buf_z = ops.empty((block_rows(inst.nq, nk, block_size, ops.block_elements), nk))
+    for lo, hi, P in weight_blocks(inst.A1X, inst.A2, ops, block_size):
         NH = ops.matmul(P, h1)
         inv_l = 1.0 / NH[:, dv:]
         Sh = NH[:, :dv] * inv_l
