@@ -91,7 +91,7 @@ def rank_phase_transition(ns=(2**8, 2**12, 2**16), ratios=None, seed: int = 0) -
         d = max(1, round(math.log2(n)))
         signs_q = rng.choice([-1.0, 1.0], size=(n, d))
         signs_k = rng.choice([-1.0, 1.0], size=(n, d))
-        V = np.ones((n, 1))
+        V = rng.choice([-1.0, 1.0], size=(n, 1))  # not constant: a constant V makes every softmax exact
         for x in ratios:
             B = float(x) * math.sqrt(math.log(n))
             inst = sa.AttentionInstance(signs_q * B, signs_k * B, V)

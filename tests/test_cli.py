@@ -139,7 +139,7 @@ def test_reduce_writes_image_with_provenance_and_solve_decides_it(files, tmp_pat
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
     values = np.array(res["value"])[:, 0]
-    assert res["error_bound"] == 0.0 and values.max() >= pred["yes_range"][0]  # the planted row is >= 1/2
+    assert 0 < res["error_bound"] < 1e-10 and values.max() >= pred["yes_range"][0]  # the planted row is >= 1/2
     i, _ = io.load(files["ov"]).params["planted_pair"]
     assert int(values.argmax()) == i
 

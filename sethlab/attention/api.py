@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+from sethlab.attention import exact
 from sethlab.attention.instances import AttentionInstance, GradientInstance
 from sethlab.attention.ops import Timer, get_ops
 from sethlab.attention.results import AttentionResult, GradientResult
@@ -36,23 +37,35 @@ def _export(ops, x, as_tensor: bool):
     return x if (as_tensor and ops.name == "torch") else ops.to_numpy(x)
 
 
-def _run(inst, cls, method, backend, eps, device, dtype, degree, block_size, exact_fn, poly_name):
-    """Validate, pick the backend, run exact or poly, time it: (ops, values, common result fields)."""
+def _finite(ops, values) -> None:
+    """A non-finite value is never returned as a result (the range checks should make this unreachable)."""
+    for v in values:
+        finite = bool(ops.isfinite_all(v)) if hasattr(v, "shape") else (v == v and abs(v) != float("inf"))
+        if not finite:
+            raise InvalidInstance("instance: the computation produced a non-finite value; its entries are too large "
+                                  "for the working precision (scale them down or use float64)")
+
+
+def _run(inst, cls, method, backend, eps, device, dtype, degree, block_size, exact_name, poly_name):
+    """Validate, pick the backend, run exact or poly, time it: (ops, values, common result fields).
+
+    Both methods return their values and an info dict whose error_bound is the certified
+    worst-case bound, floating-point rounding included (docs/rounding.md).
+    """
     _check_instance(inst, cls)
     _check_method(method, eps, degree)
     ops = get_ops(backend, device, dtype)
-    fields = {"rank": None, "degree": None, "details": {}}
-    with Timer(ops) as t:
+    with ops.full_precision(), Timer(ops) as t:
         if method == "exact":
-            values = exact_fn(inst, ops, block_size)
-            bound = 0.0
+            *values, info = getattr(exact, exact_name)(inst, ops, block_size)
         else:
             *values, info = getattr(_poly(), poly_name)(inst, ops, eps=eps, degree=degree, block_size=block_size)
-            bound = info.pop("error_bound")
-            fields.update(rank=info.pop("rank"), degree=info.pop("degree"), details=info)
-    values = values if isinstance(values, (tuple, list)) else (values,)
-    fields.update(error_bound=float(bound), method=method, backend=ops.name, device=str(ops.device),
-                  dtype=ops.dtype_name, seconds=t.seconds)
+    _finite(ops, values)
+    info = dict(info)
+    fields = {"error_bound": float(info.pop("error_bound")), "rank": info.pop("rank", None),
+              "degree": info.pop("degree", None), "loss_error_bound": info.pop("loss_error_bound", None),
+              "details": info, "method": method, "backend": ops.name, "device": str(ops.device),
+              "dtype": ops.dtype_name, "seconds": t.seconds}
     return ops, values, fields
 
 
@@ -70,7 +83,8 @@ def attention(
 ) -> AttentionResult:
     """Att(Q, K, V) (MATH.md 1); `method="poly"` approximates within `eps` entrywise (MATH.md 3.3)."""
     ops, (out,), fields = _run(inst, AttentionInstance, method, backend, eps, device, dtype, degree, block_size,
-                               attention_exact, "attention_poly")
+                               "attention_exact", "attention_poly")
+    fields.pop("loss_error_bound")
     return AttentionResult(output=_export(ops, out, as_tensor), **fields)
 
 
@@ -88,7 +102,7 @@ def loss_gradient(
 ) -> GradientResult:
     """∂L/∂X and L(X) (MATH.md 2.1-2.2); `method="poly"` within `eps` entrywise (MATH.md 3.4)."""
     ops, (grad, loss), fields = _run(inst, GradientInstance, method, backend, eps, device, dtype, degree, block_size,
-                                     loss_gradient_exact, "loss_gradient_poly")
+                                     "loss_gradient_exact", "loss_gradient_poly")
     return GradientResult(grad=_export(ops, grad, as_tensor), loss=float(loss), **fields)
 
 
@@ -100,5 +114,3 @@ def plan(inst, method: str = "poly", eps: float | None = None, **options):
         raise InvalidInstance(f"inst: expected AttentionInstance or GradientInstance, got {type(inst).__name__}")
     return _poly().plan(inst, eps=eps, **options)
 
-
-from sethlab.attention.exact import attention_exact, loss_gradient_exact  # noqa: E402

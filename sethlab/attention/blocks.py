@@ -11,6 +11,13 @@ DEFAULT_BLOCK_ELEMENTS = 1 << 22
 MIN_BLOCK_ROWS = 256
 # Hard cap on one buffer (2^25 float64 = 256 MiB), which wins over MIN_BLOCK_ROWS for huge nk.
 MAX_BLOCK_ELEMENTS = 1 << 25
+# Chunks of the long sums (`matmul_sum`): a term of a chunked sum of n terms picks up at most
+# chunk + ⌈n/chunk⌉ roundings in the worst case instead of n (docs/rounding.md, "Sums").
+# The exact engine's products over the keys are thin (dv + 1 or d columns), where each extra
+# BLAS call shows: 2048 costs under 5% there (measured at nk = 16384). The polynomial engine's
+# products are wide (r × (d+1)(dv+1)): 256, about a BLAS's own k-blocking, costs nothing measurable.
+EXACT_SUM_CHUNK = 2048
+POLY_SUM_CHUNK = 256
 
 
 def block_rows(nq: int, width: int, block_size: int | None = None, target: int = DEFAULT_BLOCK_ELEMENTS) -> int:
@@ -29,3 +36,20 @@ def row_blocks(n: int, b: int):
     """Consecutive (lo, hi) row ranges of size b covering 0..n."""
     for lo in range(0, n, b):
         yield lo, min(n, lo + b)
+
+
+def matmul_sum(ops, a, b, out, tmp, chunk: int, accumulate: bool = False):
+    """out ← a @ b (or out += a @ b), the inner dimension summed in chunks of `chunk`, accumulated in order.
+
+    Each term of a result entry then picks up at most chunk + ⌈n/chunk⌉ roundings (plus the
+    accumulator's earlier ones) in any BLAS, instead of n (docs/rounding.md, "Sums";
+    `rounding.sum_roundings`). `tmp` has out's shape.
+    """
+    n = a.shape[1]
+    start = 0
+    if not accumulate:
+        ops.matmul(a[:, :chunk], b[:chunk], out=out)
+        start = chunk
+    for lo in range(start, n, chunk):
+        out += ops.matmul(a[:, lo : lo + chunk], b[lo : lo + chunk], out=tmp)
+    return out

@@ -3,15 +3,18 @@
 Per block I: P = exp(s_I − rowmax) unnormalized; one product P·[h, 1] gives S h
 and the row sums l together; then p_I = P ∘ ((c/l) hᵀ − r/l), again one product
 against [h, 1]ᵀ. Four matrix products and one exponential per score; memory
-two b×nk buffers.
+two b×nk buffers. The two products over the nk keys are summed in chunks of
+`blocks.EXACT_SUM_CHUNK` keys, which is what makes their worst-case rounding small
+(docs/rounding.md, "Sums"); every result carries that worst-case bound.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sethlab.attention.blocks import block_rows, row_blocks
+from sethlab.attention.blocks import EXACT_SUM_CHUNK, block_rows, matmul_sum, row_blocks
 from sethlab.attention.instances import AttentionInstance, GradientInstance
+from sethlab.attention.rounding import check_range, exact_forward_bound, exact_gradient_bound, scales
 
 
 def _with_ones(ops, M: np.ndarray):
@@ -35,14 +38,17 @@ def weight_blocks(q, k, ops, block_size: int | None = None):
 
 
 def attention_exact(inst: AttentionInstance, ops, block_size: int | None = None):
-    """Att(Q, K, V) as a backend array (nq×dv)."""
+    """(Att(Q, K, V) as a backend nq×dv array, info with its worst-case rounding bound)."""
+    check_range(scales(inst), ops.dtype_name)
     dv = inst.dv
     V1 = _with_ones(ops, inst.V)
     out = ops.empty((inst.nq, dv))
+    b = block_rows(inst.nq, inst.nk, block_size, ops.block_elements)
+    NV, tmp = ops.empty((b, dv + 1)), ops.empty((b, dv + 1))
     for lo, hi, P in weight_blocks(inst.Q, inst.K, ops, block_size):
-        NV = ops.matmul(P, V1)
-        out[lo:hi] = NV[:, :dv] / NV[:, dv:]
-    return out
+        nv = matmul_sum(ops, P, V1, NV[: hi - lo], tmp[: hi - lo], EXACT_SUM_CHUNK)
+        out[lo:hi] = nv[:, :dv] / nv[:, dv:]
+    return out, {"error_bound": exact_forward_bound(inst, ops.dtype_name)}
 
 
 def gradient_blocks(inst: GradientInstance, ops, block_size: int | None = None):
@@ -55,11 +61,13 @@ def gradient_blocks(inst: GradientInstance, ops, block_size: int | None = None):
     h1 = _with_ones(ops, inst.h)
     h1t = h1.T.contiguous() if ops.name == "torch" else np.ascontiguousarray(h1.T)
     E = ops.asarray(inst.E)
-    buf_z = ops.empty((block_rows(inst.nq, nk, block_size, ops.block_elements), nk))
+    b = block_rows(inst.nq, nk, block_size, ops.block_elements)
+    buf_z = ops.empty((b, nk))
+    NH, tmp = ops.empty((b, dv + 1)), ops.empty((b, dv + 1))
     for lo, hi, P in weight_blocks(inst.A1X, inst.A2, ops, block_size):
-        NH = ops.matmul(P, h1)
-        inv_l = 1.0 / NH[:, dv:]
-        Sh = NH[:, :dv] * inv_l
+        nh = matmul_sum(ops, P, h1, NH[: hi - lo], tmp[: hi - lo], EXACT_SUM_CHUNK)
+        inv_l = 1.0 / nh[:, dv:]
+        Sh = nh[:, :dv] * inv_l
         c = Sh - E[lo:hi]
         r = (c * Sh).sum(1, keepdims=True)
         Cr = ops.hstack([c * inv_l, -r * inv_l])
@@ -68,12 +76,17 @@ def gradient_blocks(inst: GradientInstance, ops, block_size: int | None = None):
 
 
 def loss_gradient_exact(inst: GradientInstance, ops, block_size: int | None = None):
-    """(∂L/∂X as a backend d×d array, L(X)) by streaming `gradient_blocks`."""
+    """(∂L/∂X as a backend d×d array, L(X), info with the worst-case rounding bounds of both)."""
+    check_range(scales(inst), ops.dtype_name)
     A1 = ops.asarray(inst.A1)
     A2 = ops.asarray(inst.A2)
-    G = ops.zeros((inst.d, inst.d))
+    d = inst.d
+    G = ops.zeros((d, d))
+    b = block_rows(inst.nq, inst.nk, block_size, ops.block_elements)
+    PA, tmp = ops.empty((b, d)), ops.empty((b, d))
     loss = 0.0
     for lo, hi, p, c in gradient_blocks(inst, ops, block_size):
-        G += ops.matmul(A1[lo:hi].T, ops.matmul(p, A2))
+        G += ops.matmul(A1[lo:hi].T, matmul_sum(ops, p, A2, PA[: hi - lo], tmp[: hi - lo], EXACT_SUM_CHUNK))
         loss += 0.5 * ops.sum_all(c * c)
-    return G / inst.d, loss
+    bound, loss_bound = exact_gradient_bound(inst, ops.dtype_name, rows_block=b)
+    return G / d, loss, {"error_bound": bound, "loss_error_bound": loss_bound}

@@ -16,21 +16,34 @@ from sethlab.errors import InvalidInstance
 
 
 def score_range(q: np.ndarray, k: np.ndarray) -> float:
-    """The smallest provable R with |⟨q_i, k_j⟩/d| <= R for all i, j (MATH.md 3.1).
+    """A provable R with |⟨q_i, k_j⟩/d| <= R for all i, j (MATH.md 3.1), also bounding Σ_k |q_ik k_jk|/d.
 
     Minimum of Hölder bounds: ‖q‖∞‖k‖₁/d, ‖q‖₁‖k‖∞/d and ‖q‖₂‖k‖₂/d (the
-    plain B_q·B_k is never smaller than the first two).
+    plain B_q·B_k is never smaller than the first two), each evaluated with at
+    most d + 4 roundings of non-negative numbers and inflated past them
+    (docs/rounding.md), so the float result is never below the exact one.
     """
     d = q.shape[1]
     aq, ak = np.abs(q), np.abs(k)
     candidates = (
         float(aq.max()) * float(ak.sum(axis=1).max()) / d,
         float(aq.sum(axis=1).max()) * float(ak.max()) / d,
-        float(np.sqrt(np.einsum("ij,ij->i", q, q).max()))
-        * float(np.sqrt(np.einsum("ij,ij->i", k, k).max()))
+        float(np.sqrt(np.einsum("ij,ij->i", aq, aq).max()))
+        * float(np.sqrt(np.einsum("ij,ij->i", ak, ak).max()))
         / d,
     )
-    return min(candidates)
+    return float(min(candidates)) * (1 + 2 * (d + 8) * 2.0**-53)
+
+
+def _finite_product(a: np.ndarray, b: np.ndarray, what: str) -> np.ndarray:
+    """a @ b, read-only; InvalidInstance if it overflows float64."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = a @ b
+    if not np.isfinite(out).all():
+        raise InvalidInstance(f"{what}: overflows float64 (entries beyond {np.finfo(np.float64).max:.3g}); "
+                              f"scale the instance down")
+    out.flags.writeable = False
+    return out
 
 
 def _require(cond: bool, message: str) -> None:
@@ -139,17 +152,13 @@ class GradientInstance:
 
     @cached_property
     def A1X(self) -> np.ndarray:
-        """A1 X, the effective queries."""
-        out = self.A1 @ self.X
-        out.flags.writeable = False
-        return out
+        """A1 X, the effective queries (computed in float64; its rounding is part of every error bound)."""
+        return _finite_product(self.A1, self.X, "A1·X")
 
     @cached_property
     def h(self) -> np.ndarray:
-        """h = A3 Y, the effective values (MATH.md 2.1)."""
-        out = self.A3 @ self.Y
-        out.flags.writeable = False
-        return out
+        """h = A3 Y, the effective values (MATH.md 2.1; computed in float64, rounding accounted as for A1X)."""
+        return _finite_product(self.A3, self.Y, "A3·Y")
 
     @cached_property
     def bound_A1X(self) -> float:

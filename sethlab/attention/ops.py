@@ -9,6 +9,7 @@ the bottleneck (MATH.md 2.2).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,16 +22,32 @@ BACKENDS = ("numpy", "torch")
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
-def _dtype_name(dtype) -> str:
+_TORCH_DTYPES = {"torch.float64": "float64", "torch.float32": "float32"}
+
+
+def dtype_name(dtype) -> str:
+    """'float64' or 'float32' for a dtype given the way numpy reads it; None means float64.
+
+    As in numpy, Python's float, "float", "double", "float64", "f8" and np.float64 are float64;
+    float32 is asked for by a float32 name (np.float32, "float32", "f4", "single", torch.float32).
+    Anything else (float16, long double, integers, unknown names) is an InvalidInstance.
+    """
     if dtype is None:
         return "float64"
-    name = getattr(dtype, "__name__", None) or str(dtype)
-    name = name.replace("torch.", "").replace("numpy.", "")
-    if name in ("double", "float64", "f8", "<f8"):
+    if type(dtype).__module__ == "torch" or str(dtype).startswith("torch."):
+        name = _TORCH_DTYPES.get(str(dtype))
+        if name is None:
+            raise InvalidInstance(f"dtype: must be float64 or float32, got {dtype!r}")
+        return name
+    try:
+        dt = np.dtype(dtype)
+    except (TypeError, ValueError):
+        raise InvalidInstance(f"dtype: must be float64 or float32 (as numpy names them), got {dtype!r}") from None
+    if dt == np.float64:
         return "float64"
-    if name in ("float", "float32", "f4", "<f4", "single"):
+    if dt == np.float32:
         return "float32"
-    raise InvalidInstance(f"dtype: must be float64 or float32, got {dtype!r}")
+    raise InvalidInstance(f"dtype: must be float64 or float32, got {dtype!r} ({dt.name})")
 
 
 class NumpyOps:
@@ -40,7 +57,7 @@ class NumpyOps:
     block_elements = 1 << 22  # rows of a b×nk block per pass (sethlab.attention.blocks)
 
     def __init__(self, dtype="float64", threads: int | None = None):
-        self.dtype_name = _dtype_name(dtype)
+        self.dtype_name = dtype_name(dtype)
         self.dtype = _DTYPES[self.dtype_name]
         self.device = "cpu"
         self.threads = max(1, threads if threads is not None else min(os.cpu_count() or 1, 8))
@@ -70,6 +87,9 @@ class NumpyOps:
 
     def sum_all(self, x) -> float:
         return float(np.sum(x))
+
+    def isfinite_all(self, x) -> bool:
+        return bool(np.isfinite(x).all())
 
     def eps(self) -> float:
         return float(np.finfo(self.dtype).eps)
@@ -116,6 +136,10 @@ class NumpyOps:
         """Bytes this device can still allocate (None: the caller reads host memory)."""
         return None
 
+    def full_precision(self):
+        """numpy's products are always in the working precision (docs/rounding.md, "Assumptions")."""
+        return contextlib.nullcontext()
+
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 
@@ -145,7 +169,7 @@ class TorchOps:
     def __init__(self, dtype="float64", device=None):
         torch = _import_torch()
         self.torch = torch
-        self.dtype_name = _dtype_name(dtype)
+        self.dtype_name = dtype_name(dtype)
         self.dtype = getattr(torch, self.dtype_name)
         try:
             dev = torch.device(device if device is not None else "cpu")
@@ -194,6 +218,9 @@ class TorchOps:
     def sum_all(self, x) -> float:
         return float(self.torch.sum(x))
 
+    def isfinite_all(self, x) -> bool:
+        return bool(self.torch.isfinite(x).all())
+
     def eps(self) -> float:
         return float(self.torch.finfo(self.dtype).eps)
 
@@ -218,6 +245,23 @@ class TorchOps:
         if self.device.type == "cuda":
             return int(self.torch.cuda.mem_get_info(self.device)[0])
         return None
+
+    @contextlib.contextmanager
+    def full_precision(self):
+        """float32 products in float32 (no TF32, no bfloat16) inside sethlab's calls, as the bounds assume.
+
+        torch.set_float32_matmul_precision("highest") for the duration of the call, then the
+        caller's setting is restored (docs/rounding.md, "Assumptions").
+        """
+        torch = self.torch
+        old = torch.get_float32_matmul_precision()
+        if old != "highest":
+            torch.set_float32_matmul_precision("highest")
+        try:
+            yield
+        finally:
+            if old != "highest":
+                torch.set_float32_matmul_precision(old)
 
 
 def get_ops(backend: str = "numpy", device=None, dtype=None):

@@ -18,11 +18,14 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from sethlab.attention import exp_poly, poly_bounds
-from sethlab.attention.blocks import block_rows, row_blocks
+from sethlab.attention.blocks import POLY_SUM_CHUNK, block_rows, matmul_sum, row_blocks
 from sethlab.attention.features import monomials_t, query_coefficients, rank
 from sethlab.attention.instances import AttentionInstance, GradientInstance
 from sethlab.attention.memory import MemoryBudgetExceeded, format_bytes, memory_budget
 from sethlab.attention.poly_bounds import CertificationError
+from sethlab.attention.ops import dtype_name as normalize_dtype
+from sethlab.attention.rounding import check_range
+from sethlab.attention.rounding import scales as rounding_scales
 from sethlab.errors import InvalidInstance
 
 __all__ = [
@@ -39,6 +42,7 @@ __all__ = [
 # r = 43,758: 47 rows 10x slower than 256, 1,024 rows another 1.4x faster).
 FEATURE_BLOCK_ELEMENTS = 1 << 23
 MIN_ROWS = 512
+MIN_BUDGET_ROWS = 64
 
 
 @dataclass(frozen=True)
@@ -97,29 +101,12 @@ class Plan:
             )
 
 
-def _model(inst):
+def _kind(inst) -> tuple[str, int]:
     if isinstance(inst, AttentionInstance):
-        return poly_bounds.ForwardModel(inst.bound_V), inst.V.shape[1]
+        return "forward", inst.dv
     if isinstance(inst, GradientInstance):
-        return (
-            poly_bounds.GradientModel(
-                inst.nq,
-                inst.d,
-                inst.dv,
-                inst.bound_A1,
-                inst.bound_A2,
-                inst.bound_h,
-                inst.bound_E,
-                float(np.abs(inst.A1).sum(axis=0).max()),
-            ),
-            inst.dv,
-        )
+        return "gradient", inst.dv
     raise InvalidInstance(f"inst: expected AttentionInstance or GradientInstance, got {type(inst).__name__}")
-
-
-def _score_range(inst) -> float:
-    """R of MATH.md 3.1, widened by 1e-12 relative so that rounding in its evaluation cannot put a score outside."""
-    return float(inst.score_range) * (1 + 1e-12)
 
 
 def _check_degree(degree):
@@ -130,26 +117,46 @@ def _check_degree(degree):
     return int(degree)
 
 
-def _certificate(inst, model, u, eps, degree):
+def _certificate(sc, arith, eps, degree, layout):
     if (eps is None) == (degree is None):
         raise InvalidInstance("eps/degree: give exactly one of eps= (accuracy wanted) or degree= (polynomial degree)")
-    R = _score_range(inst)
     if eps is not None:
-        return poly_bounds.choose(R, model, u, eps)
+        return poly_bounds.choose(sc, arith, eps, layout)
     degree = _check_degree(degree)
-    if u > 0 and degree > exp_poly.FLOAT_MAX_DEGREE:
+    if arith is not None and degree > exp_poly.FLOAT_MAX_DEGREE:
         raise CertificationError(
             f"degree: floating-point polynomials go up to degree {exp_poly.FLOAT_MAX_DEGREE} (1/j! underflows "
             f"beyond), got {degree}; plan(..., rounding=False) describes higher degrees in exact arithmetic"
         )
-    cert = poly_bounds.at_degree(degree, R, model, u)
+    cert = poly_bounds.at_degree(degree, sc, arith, layout)
     if not math.isfinite(cert.error_bound):
         raise CertificationError(
-            f"degree: {degree} cannot be certified at R = {R:.4g}: relative error η = {cert.eta:.3g} plus "
-            f"rounding δ = {cert.rounding:.3g} is >= 1, so P may vanish (MATH.md 3.1); raise the degree or use "
-            f"method='exact'"
+            f"degree: {degree} cannot be certified at R = {sc.R:.4g}: relative error η = {cert.eta:.3g} with "
+            f"rounding δ = {cert.rounding:.3g} leaves no finite bound, so P may vanish (MATH.md 3.1; "
+            f"docs/rounding.md); raise the degree or use method='exact'"
         )
     return cert
+
+
+def _layout(kind, dv, d, nq, nk, itemsize, block_size, budget):
+    """r ↦ (rows per block, bytes): the blocks shrink to fit the budget unless block_size is given."""
+    cols = dv + 1 if kind == "forward" else (d + 1) * (dv + 1)
+
+    def layout(r: int) -> tuple[int, int]:
+        # fixed: the r × cols accumulator, its product buffer and numpy's temporary for it, the monomial
+        # tables (int64/float64), the inputs and their host copies; per row of a block: features and
+        # products. BLAS's own work buffers (allocated once per process) are not counted.
+        fixed = itemsize * 3 * r * cols + 8 * r * (d + 4) + 8 * (3 * nk * (cols + d) + nq * (3 * d + 2 * dv))
+        per_row = itemsize * (r + 3 * cols + d)
+        default_rows = max(MIN_ROWS, FEATURE_BLOCK_ELEMENTS // r)
+        b = block_rows(max(nq, nk), r, block_size if block_size is not None else default_rows)
+        if block_size is None and fixed + per_row * b > budget:
+            # shrink to fit, but not below MIN_BUDGET_ROWS: tiny blocks are slow and their many
+            # accumulations widen the worst-case bound; the plan then reports that it does not fit
+            b = max(min(b, MIN_BUDGET_ROWS), min(b, (budget - fixed) // per_row))
+        return int(b), int(fixed + per_row * b)
+
+    return layout, cols
 
 
 def plan(
@@ -168,41 +175,34 @@ def plan(
     `rounding=False` plans for exact arithmetic (the setting of the theorems: no floating-point term).
     The plan never raises for memory; `attention_poly` / `loss_gradient_poly` do (`Plan.require_fits`).
     """
-    model, dv = _model(inst)
+    kind, dv = _kind(inst)
     if ops is not None:
         dtype = ops.dtype_name
-    u = poly_bounds.unit_roundoff(dtype) if rounding else 0.0
-    cert = _certificate(inst, model, u, eps, degree)
-    g = cert.poly.degree
+    dtype = normalize_dtype(dtype)
+    arith = dtype if rounding else None
+    sc = rounding_scales(inst)
     d, nq, nk = inst.d, inst.nq, inst.nk
-    r = rank(d, g)
     itemsize = 8 if dtype == "float64" else 4
-    cols = dv + 1 if model.kind == "forward" else (d + 1) * (dv + 1)
-    budget = memory_budget_bytes = _budget(memory_budget, ops)
-    # fixed: the r × cols accumulator, its product buffer and numpy's temporary for it, the monomial
-    # tables (int64/float64), the inputs and their host copies; per row of a block: features and
-    # products. BLAS's own work buffers (allocated once per process) are not counted.
-    fixed = itemsize * 3 * r * cols + 8 * r * (d + 4) + 8 * (3 * nk * (cols + d) + nq * (3 * d + 2 * dv))
-    per_row = itemsize * (r + 3 * cols + d)
-    default_rows = max(MIN_ROWS, FEATURE_BLOCK_ELEMENTS // r)
-    b = block_rows(max(nq, nk), r, block_size if block_size is not None else default_rows)
-    if block_size is None and fixed + per_row * b > budget:
-        b = max(1, min(b, (budget - fixed) // per_row))
-    nbytes = int(fixed + per_row * b)
+    budget = _budget(memory_budget, ops)
+    layout, cols = _layout(kind, dv, d, nq, nk, itemsize, block_size, budget)
+    cert = _certificate(sc, arith, eps, degree, lambda r: layout(r)[0])
+    g = cert.poly.degree
+    r = rank(d, g)
+    b, nbytes = layout(r)
     flops = float((nq + nk) * r + 2 * (nq + nk) * r * cols + 2 * r * cols + nq * cols * (d + 3))
-    if model.kind == "forward":
+    if kind == "forward":
         exact_flops = 2.0 * nq * nk * (d + dv + 1)
     else:
         exact_flops = 2.0 * nq * nk * (2 * d + 2 * dv + 2)
     return Plan(
-        kind=model.kind,
+        kind=kind,
         polynomial=cert.poly.kind,
         degree=g,
         rank=r,
-        R=_score_range(inst),
+        R=sc.R,
         eta=cert.eta,
         rounding=cert.rounding,
-        eta_prime=cert.eta_prime,
+        eta_prime=cert.eta_S,
         error_bound=cert.error_bound,
         eps=None if eps is None else float(eps),
         nq=nq,
@@ -210,13 +210,13 @@ def plan(
         d=d,
         dv=dv,
         dtype=dtype,
-        block_rows=int(b),
+        block_rows=b,
         flops=flops,
         bytes=nbytes,
-        memory_budget=memory_budget_bytes,
+        memory_budget=budget,
         exact_flops=exact_flops,
         exact_exps=nq * nk,
-        loss_error_bound=model.loss_bound(cert.eta_prime) if model.kind == "gradient" else None,
+        loss_error_bound=cert.loss_error_bound,
         certificate=cert,
     )
 
@@ -245,28 +245,33 @@ def _info(p: Plan) -> dict:
 
 
 def _key_pass(ops, Kt, X, g, coef, b, buf):
-    """M = diag(c)·Σ_blocks ψ(K_b)ᵀ X_b  (r × cols): one feature block and one product per block."""
+    """M = diag(c)·Σ_blocks ψ(K_b)ᵀ X_b  (r × cols): one feature block per block of rows, its product
+    summed in chunks of POLY_SUM_CHUNK rows into M in order (docs/rounding.md, "Sums")."""
     nk = X.shape[0]
     M = ops.zeros((coef.shape[0], X.shape[1]))
     tmp = ops.empty(M.shape)
     for lo, hi in row_blocks(nk, b):
         F = monomials_t(ops, Kt[:, lo:hi], g, out=buf)
-        M += ops.matmul(F, X[lo:hi], out=tmp)
+        matmul_sum(ops, F, X[lo:hi], M, tmp, POLY_SUM_CHUNK, accumulate=True)
     M *= coef
     return M
 
 
 def _query_blocks(ops, Qt, M, g, b, buf):
-    """Yield (lo, hi, Y_b = φ(Q_b)·M) over query blocks."""
+    """Yield (lo, hi, Y_b = φ(Q_b)·M) over query blocks, the rank-r sum in chunks of POLY_SUM_CHUNK."""
     nq = Qt.shape[1]
+    cols = M.shape[1]
+    Y, tmp = ops.empty((b, cols)), ops.empty((b, cols))
     for lo, hi in row_blocks(nq, b):
         F = monomials_t(ops, Qt[:, lo:hi], g, out=buf)
-        yield lo, hi, ops.matmul(F.T, M)
+        yield lo, hi, matmul_sum(ops, F.T, M, Y[: hi - lo], tmp[: hi - lo], POLY_SUM_CHUNK)
 
 
 def _setup(inst, ops, eps, degree, block_size, memory_budget):
     p = plan(inst, eps=eps, degree=degree, block_size=block_size, memory_budget=memory_budget, ops=ops)
     p.require_fits()
+    sc = rounding_scales(inst)
+    check_range(sc, p.dtype, poly_bounds.overflow_checks(p.certificate.poly, sc, p.rank))
     coef = ops.asarray(query_coefficients(p.d, p.certificate.poly.coeffs)[:, None])
     buf = ops.empty((p.rank * p.block_rows,))
     return p, coef, buf
@@ -309,7 +314,7 @@ def loss_gradient_poly(inst: GradientInstance, ops, *, eps=None, degree=None, bl
     M = _key_pass(ops, ops.asarray(inst.A2.T), ops.asarray(gradient_columns(inst)), g, coef, b, buf)
     A1 = ops.asarray(inst.A1)
     E = ops.asarray(inst.E)
-    G = ops.zeros((d, d))
+    G, tmp = ops.zeros((d, d)), ops.empty((d, d))
     loss = 0.0
     k0, k1 = dv + 1, dv + 1 + d * dv
     for lo, hi, Y in _query_blocks(ops, ops.asarray((inst.A1X / d).T), M, g, b, buf):
@@ -319,6 +324,6 @@ def loss_gradient_poly(inst: GradientInstance, ops, *, eps=None, degree=None, bl
         r = (c * Sh).sum(1, keepdims=True)
         Ah = Y[:, k0:k1].reshape(hi - lo, d, dv)
         F = (Ah * (c / w)[:, None, :]).sum(2) - (r / w) * Y[:, k1:]
-        G += ops.matmul(A1[lo:hi].T, F)
+        matmul_sum(ops, A1[lo:hi].T, F, G, tmp, POLY_SUM_CHUNK, accumulate=True)
         loss += 0.5 * ops.sum_all(c * c)
     return G / d, loss, _info(p)

@@ -11,7 +11,7 @@ import numpy as np
 class _Result:
     """What every backend result carries besides its value."""
 
-    error_bound: float  # certified ‖value − exact‖∞ (0.0 for exact: exact up to floating point)
+    error_bound: float  # certified ‖value − exact‖∞, floating-point rounding included (docs/rounding.md)
     method: str
     backend: str
     device: str
@@ -35,3 +35,4 @@ class GradientResult(_Result):
 
     grad: np.ndarray
     loss: float
+    loss_error_bound: float | None = None  # certified |loss − L(X)|

@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from sethlab.attention.instances import AttentionInstance, GradientInstance
-from sethlab.attention.rounding import UNIT_ROUNDOFF, gradient_rounding_bound
+from sethlab.attention.rounding import EVAL_SLACK, gamma, scales, upper
 from sethlab.errors import InvalidInstance
 from sethlab.reductions.base import Decision, Image, Prediction, Reduction, decide_quantity
 from sethlab.reductions.quadrature import (
@@ -24,7 +24,10 @@ from sethlab.reductions.quadrature import (
     make_rule,
     paper_points,
     riemann_error_bound,
+    second_derivative_bound,
 )
+
+U = 2.0**-53
 
 
 def make_oracle(method: str = "exact", backend: str = "numpy", device=None, dtype=None, eps: float | None = None):
@@ -51,6 +54,11 @@ def f_at_zero(inst: AttentionInstance) -> float:
     return float(inst.nq * np.sum(col * col))
 
 
+def f_at_zero_error(inst: AttentionInstance, f0: float) -> float:
+    """|fl(f(0)) − f(0)| for 0/1 values: the column sums are exact integers, then /nk, a square, dv sums, ·nq."""
+    return upper(gamma(inst.dv + 3, U) / (1 - gamma(inst.dv + 3, U)) * abs(f0), 8)
+
+
 def f_exact(inst: AttentionInstance, lam: float = 1.0) -> float:
     """f(λ) computed directly by the exact forward engine (for checks, not by the reduction)."""
     from sethlab.attention import attention
@@ -61,7 +69,11 @@ def f_exact(inst: AttentionInstance, lam: float = 1.0) -> float:
 
 
 def score_span(inst: AttentionInstance) -> float:
-    """σ = max_i (max_j s_ij − min_j s_ij) for s = QKᵀ/d, streamed over row blocks."""
+    """σ >= max_i (max_j s_ij − min_j s_ij) for the exact s = QKᵀ/d, streamed over row blocks.
+
+    The computed span is raised past its rounding: each computed score is within γ_{d+1}·R_abs
+    of the exact one (K/d rounds once, the product is a length-d sum), the difference once more.
+    """
     from sethlab.attention.blocks import block_rows, row_blocks
 
     b = block_rows(inst.nq, inst.nk)
@@ -70,7 +82,7 @@ def score_span(inst: AttentionInstance) -> float:
     for lo, hi in row_blocks(inst.nq, b):
         s = inst.Q[lo:hi] @ Kt
         span = max(span, float((s.max(axis=1) - s.min(axis=1)).max()))
-    return span
+    return upper(span * (1 + U) + 2 * gamma(inst.d + 1, U) * scales(inst).R_abs, 8)
 
 
 class AttentionToGradient(Reduction):
@@ -160,25 +172,41 @@ class AttentionToGradient(Reduction):
         )
         return Image(gradient_instance(inst, 1.0), pred, source_sizes=dict(fwd.sizes), meta={"forward": image})
 
-    def _integrate(self, inst, m, oracle, accuracy):
+    def _integrate(self, inst, m, oracle, accuracy, sigma):
+        """(Σ ŵ_k f̂'(λ̂_k), its error terms) for the rule with m nodes (docs/quadrature.md, "Decision").
+
+        Terms: the oracles' certified errors and the rounding of each trace; the rounding of the
+        weighted sum; the distance of the computed nodes and weights from the exact rule's
+        (|f'| at the node, and |f''| <= b times the node error).
+        """
         rule = make_rule(self.rule, m)
         values, errs = np.empty(m), np.empty(m)
+        g_d = gamma(inst.d, U)
         for k, lam in enumerate(rule.nodes):
             g_inst = gradient_instance(inst, float(lam))
             res = oracle(g_inst, accuracy)
-            values[k] = 2.0 * float(np.trace(res.grad))
-            per_entry = float(res.error_bound) + gradient_rounding_bound(g_inst, getattr(res, "dtype", "float64"))
-            errs[k] = 2.0 * inst.d * per_entry
-        integral = float(rule.weights @ values)
-        oracle_err = float(rule.weights @ errs)
-        rounding = m * UNIT_ROUNDOFF["float64"] * float(np.abs(rule.weights * values).sum())
-        return integral, oracle_err + rounding
+            diag = np.diagonal(np.asarray(res.grad, dtype=np.float64))
+            values[k] = 2.0 * float(diag.sum())
+            # |2·fl(tr ĝ) − f'(λ̂_k)| <= 2(d·ε + γ_d Σ|ĝ_aa|): the trace sums d entries, each within ε
+            errs[k] = 2.0 * (inst.d * float(res.error_bound) + g_d * float(np.abs(diag).sum()))
+        w = rule.weights
+        integral = float(w @ values)
+        b = second_derivative_bound(sigma, inst.nq, inst.dv, inst.bound_V)
+        terms = {
+            "oracle_error": float(w @ errs),
+            "summation_error": gamma(m, U) * float(np.abs(w * values).sum()),
+            "node_error": float(rule.weight_error @ (np.abs(values) + errs)
+                                + (w + rule.weight_error) @ (b * rule.node_error)),
+        }
+        return integral, {k: upper(v, 4 * m + 16) for k, v in terms.items()}
 
     def solve(self, image: Image, oracle=None, **options) -> Decision:
         """Decide the forward image with gradient calls: f(1) = f(0) + Σ w_k f'(λ_k).
 
         `oracle`: any callable GradientInstance → GradientResult; otherwise one is
-        made from `options` (method, backend, device, dtype) by `make_oracle`.
+        made from `options` (method, backend, device, dtype) by `make_oracle`. The
+        certified error adds the quadrature bound of the exact rule, the oracles' bounds,
+        every rounding of the sum and of f(0), and the computed nodes' and weights' errors.
         """
         oracle = oracle or make_oracle(**options)
         g_image = self.apply(image)
@@ -186,18 +214,19 @@ class AttentionToGradient(Reduction):
         pred = g_image.prediction
         notes = pred.notes
         f0 = notes["f0"]
+        sigma = notes["sigma"]
         t0 = time.perf_counter()
         if not pred.separated:  # no quadrature can decide: say so before spending any oracle call
             return decide_quantity(pred, float("nan"), float("inf"), 0, rule=self.rule, nodes=0, f0=f0)
         if notes["nodes"] is not None:
             m = notes["nodes"]
-            integral, num_err = self._integrate(inst, m, oracle, pred.accuracy)
+            integral, num = self._integrate(inst, m, oracle, pred.accuracy, sigma)
             quad = notes["quadrature_bound"]
             calls, kind = m, "certified"
         else:  # adaptive Gauss-Legendre: an estimate from two node counts
             m, calls, prev = 8, 0, None
             while True:
-                integral, num_err = self._integrate(inst, m, oracle, pred.accuracy)
+                integral, num = self._integrate(inst, m, oracle, pred.accuracy, sigma)
                 calls += m
                 if prev is not None:
                     quad = abs(integral - prev)
@@ -206,12 +235,15 @@ class AttentionToGradient(Reduction):
                 prev, m = integral, 2 * m
             kind = "estimated"
         f1 = f0 + integral
+        num["f0_error"] = f_at_zero_error(inst, f0)
+        num["final_rounding"] = U * abs(f1)
+        num_err = sum(num.values())
         details = {
             "rule": self.rule, "nodes": m, "bound_kind": kind, "quadrature_error": quad,
-            "numerical_error": num_err, "f0": f0, "sigma": notes["sigma"], "seconds": time.perf_counter() - t0,
+            "numerical_error": num_err, **num, "f0": f0, "sigma": sigma, "seconds": time.perf_counter() - t0,
         }
         if kind == "estimated":  # decide on the certified bound at m; keep the estimate as information
-            certified = gauss_legendre_error_bound(m, notes["sigma"], inst.nq, inst.dv, inst.bound_V)[0]
+            certified = gauss_legendre_error_bound(m, sigma, inst.nq, inst.dv, inst.bound_V)[0]
             details.update(estimated_error=quad, quadrature_error=certified)
             quad = certified
-        return decide_quantity(pred, f1, quad + num_err, calls, **details)
+        return decide_quantity(pred, f1, (quad + num_err) * (1 + EVAL_SLACK), calls, **details)

@@ -11,6 +11,10 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
+from sethlab.attention.rounding import gamma, upper
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -162,6 +166,22 @@ class Reduction:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}: {self.source} -> {self.target}>"
+
+
+def attention_quantity(output, quantity: str, output_error: float) -> tuple[float, float]:
+    """(max_i T_i or ‖T‖_F², certified error) of an nq×1 attention output T within output_error entrywise.
+
+    max is exact. For ‖T‖_F²: |Σ T̂² − Σ T²| <= Σ |T̂ − T|·|T̂ + T| <= nq·e·(2 max|T̂| + e), and the
+    computed sum of squares is within γ_nq of Σ T̂² (docs/rounding.md, "Decisions").
+    """
+    T = np.asarray(output, dtype=np.float64)[:, 0]
+    if quantity == "max":
+        return float(T.max()), float(output_error)
+    q = float(np.sum(T * T))
+    nq = T.size
+    g = gamma(nq, 2.0**-53)
+    err = nq * output_error * (2 * float(np.abs(T).max()) + output_error) + g / (1 - g) * q
+    return q, upper(err, 16)
 
 
 def decide_answer(prediction: Prediction, answer) -> Decision:

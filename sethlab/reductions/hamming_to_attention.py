@@ -15,10 +15,9 @@ import math
 import numpy as np
 
 from sethlab.attention.instances import AttentionInstance
-from sethlab.attention.rounding import forward_rounding_bound
 from sethlab.errors import InvalidInstance
 from sethlab.instances import HammingInstance
-from sethlab.reductions.base import Decision, Image, Prediction, Reduction, decide_quantity
+from sethlab.reductions.base import Decision, Image, Prediction, Reduction, attention_quantity, decide_quantity
 
 ANCHORS = ("tuned", "zero")
 
@@ -153,13 +152,7 @@ class HammingToAttention(Reduction):
         return Image(target, pred, source_sizes={"nA": x.nA, "nB": x.nB, "d": d0, "t": t, "far": far},
                      meta={"beta": beta, "source": x})
 
-    def quantity_of(self, output: np.ndarray) -> float:
-        T = np.asarray(output)[:, 0]
-        return float(T.max()) if self.quantity == "max" else float(np.sum(T * T))
-
     def decide(self, image: Image, result) -> Decision:
-        """Decide from an `attention` result; the error is its certified bound plus rounding."""
-        err = float(result.error_bound) + forward_rounding_bound(image.target, getattr(result, "dtype", "float64"))
-        if self.quantity == "frobenius":
-            err = image.target.nq * (2 * err + err * err)
-        return decide_quantity(image.prediction, self.quantity_of(result.output), err, 1)
+        """Decide from an `attention` result: the margin against its certified error (rounding included)."""
+        q, err = attention_quantity(result.output, self.quantity, float(result.error_bound))
+        return decide_quantity(image.prediction, q, err, 1)

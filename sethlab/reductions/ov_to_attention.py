@@ -14,10 +14,9 @@ import math
 import numpy as np
 
 from sethlab.attention.instances import AttentionInstance
-from sethlab.attention.rounding import forward_rounding_bound
 from sethlab.errors import InvalidInstance
 from sethlab.instances import OVInstance
-from sethlab.reductions.base import Decision, Image, Prediction, Reduction, decide_quantity
+from sethlab.reductions.base import Decision, Image, Prediction, Reduction, attention_quantity, decide_quantity
 from sethlab.solvers.ov import as_ov
 
 
@@ -91,23 +90,10 @@ class OVToAttention(Reduction):
         return Image(target, pred, source_sizes={"nA": inst.nA, "nB": inst.nB, "d": inst.d},
                      meta={"beta": beta, "source": inst})
 
-    def quantity_of(self, output: np.ndarray) -> float:
-        """The decisive quantity of an attention output T (nq×1)."""
-        T = np.asarray(output)[:, 0]
-        return float(T.max()) if self.quantity == "max" else float(np.sum(T * T))
-
-    def quantity_error(self, image: Image, output_error: float) -> float:
-        """Error of the decisive quantity given an entrywise output error."""
-        if self.quantity == "max":
-            return output_error
-        nq = image.target.nq
-        return nq * (2 * output_error + output_error**2)
-
     def decide(self, image: Image, result) -> Decision:
-        """Decide from an `attention` result: margin against its certified error plus rounding."""
-        err_out = float(result.error_bound) + forward_rounding_bound(image.target, getattr(result, "dtype", "float64"))
-        q = self.quantity_of(result.output)
-        return decide_quantity(image.prediction, q, self.quantity_error(image, err_out), 1)
+        """Decide from an `attention` result: the margin against its certified error (rounding included)."""
+        q, err = attention_quantity(result.output, self.quantity, float(result.error_bound))
+        return decide_quantity(image.prediction, q, err, 1)
 
     def forward_witness(self, image: Image, pair) -> int:
         """An orthogonal pair (i, j) → the query row i whose output is >= 1/2."""

@@ -1,4 +1,4 @@
-"""Quadrature for f(1) = f(0) + ∫₀¹ f'(λ) dλ, with error bounds (MATH.md 6).
+"""Quadrature for f(1) = f(0) + ∫₀¹ f'(λ) dλ, with error bounds (MATH.md 6; docs/quadrature.md).
 
 The integrand is f'(λ) for f(λ) = ‖softmax(λ·QKᵀ/d) V‖_F². Both rules state a
 bound from the instance alone (score span σ, nq, dv, ‖V‖∞):
@@ -6,6 +6,10 @@ bound from the instance alone (score span σ, nq, dv, ‖V‖∞):
 - the paper's left Riemann sum: error <= b/(2m) with b >= |f''| on [0, 1];
 - Gauss-Legendre, certified through analyticity in a Bernstein ellipse
   (Trefethen, ATAP Thm 19.3; derivation in MATH.md 6).
+
+Those bounds are for the exact rule. The rule actually used has computed nodes
+and weights; each `Rule` carries proven bounds on their errors (node_error,
+weight_error), which the reduction adds (docs/quadrature.md, "Nodes").
 """
 
 from __future__ import annotations
@@ -16,33 +20,46 @@ from dataclasses import dataclass
 import numpy as np
 
 from sethlab.errors import InvalidInstance
+from sethlab.reductions.gauss_legendre import MAX_NODES, verified_rule
 
 RULES = ("gauss-legendre", "riemann")
+# The bounds are evaluated with logarithms, cos and exp of numbers below ~10^3: their computed
+# value is within 10^−12 of the formula's; this slack covers that (docs/quadrature.md).
+FORMULA_SLACK = 1e-9
 
 
 @dataclass(frozen=True)
 class Rule:
-    """Nodes and weights on [0, 1] and the rule's name."""
+    """Nodes and weights on [0, 1], the rule's name, and proven bounds on the computed nodes' and
+    weights' distance from the exact rule's (|λ̂_k − λ_k| <= node_error[k], |ŵ_k − w_k| <= weight_error[k])."""
 
     name: str
     nodes: np.ndarray
     weights: np.ndarray
+    node_error: np.ndarray
+    weight_error: np.ndarray
 
     @property
     def m(self) -> int:
         return len(self.nodes)
 
 
-def make_rule(name: str, m: int) -> Rule:
-    """`m`-point Gauss-Legendre or left Riemann rule on [0, 1]."""
+def check_nodes(m) -> int:
+    """m as an int, or InvalidInstance; above MAX_NODES Gauss-Legendre is refused (its nodes are not verified)."""
     if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
         raise InvalidInstance(f"nodes: must be a positive integer, got {m!r}")
-    m = int(m)
+    return int(m)
+
+
+def make_rule(name: str, m: int) -> Rule:
+    """`m`-point Gauss-Legendre (verified nodes, `gauss_legendre`) or left Riemann rule on [0, 1]."""
+    m = check_nodes(m)
     if name == "gauss-legendre":
-        x, w = np.polynomial.legendre.leggauss(m)
-        return Rule(name, (x + 1) / 2, w / 2)
+        v = verified_rule(m)
+        return Rule(name, v.nodes, v.weights, v.node_error, v.weight_error)
     if name == "riemann":
-        return Rule(name, np.arange(m) / m, np.full(m, 1.0 / m))
+        nodes = np.arange(m) / m  # fl(k/m): one rounding; the weight fl(1/m): one rounding
+        return Rule(name, nodes, np.full(m, 1.0 / m), nodes * 2.0**-53, np.full(m, 2.0**-53 / m))
     raise InvalidInstance(f"rule: must be one of {', '.join(RULES)}, got {name!r}")
 
 
@@ -53,12 +70,12 @@ def paper_points(n: int) -> int:
 
 def second_derivative_bound(sigma: float, nq: int, dv: int, vmax: float) -> float:
     """b >= |f''(λ)| on the real line: f'' = 2Σ(T'² + T·T''), |T'| <= 2σ‖V‖∞, |T''| <= 2σ²‖V‖∞."""
-    return 12.0 * nq * dv * sigma**2 * vmax**2
+    return 12.0 * nq * dv * sigma**2 * vmax**2 * (1 + FORMULA_SLACK)
 
 
 def riemann_error_bound(m: int, sigma: float, nq: int, dv: int, vmax: float) -> float:
-    """Left Riemann sum with m points: |error| <= b/(2m) (MATH.md 6)."""
-    return second_derivative_bound(sigma, nq, dv, vmax) / (2 * m)
+    """Left Riemann sum with m points: |error| <= b/(2m) (MATH.md 6), raised past its own rounding."""
+    return second_derivative_bound(sigma, nq, dv, vmax) / (2 * m) * (1 + FORMULA_SLACK)
 
 
 def _log_gl_bound(m: int, rho: np.ndarray, sigma: float, nq: int, dv: int, vmax: float) -> np.ndarray:
@@ -82,7 +99,7 @@ def gauss_legendre_error_bound(m: int, sigma: float, nq: int, dv: int, vmax: flo
     rho = 1 + t * (rho_max - 1)
     logs = _log_gl_bound(m, rho, sigma, nq, dv, vmax)
     k = int(np.argmin(logs))
-    return float(math.exp(min(logs[k], 700.0))), float(rho[k])
+    return float(math.exp(min(logs[k], 700.0))) * (1 + FORMULA_SLACK), float(rho[k])
 
 
 def certified_nodes(target: float, sigma: float, nq: int, dv: int, vmax: float, max_nodes: int = 1 << 16) -> int | None:

@@ -8,7 +8,7 @@ import pytest
 
 import sethlab
 import sethlab.attention as sa
-from sethlab.attention import exp_poly, poly, poly_bounds
+from sethlab.attention import exp_poly, poly, poly_bounds, rounding
 from sethlab.attention.memory import ENV_VAR, MemoryBudgetExceeded, parse_budget
 from sethlab.attention.ops import get_ops
 from sethlab.attention.poly_bounds import CertificationError
@@ -34,16 +34,27 @@ def worked():
 
 
 def test_worked_example_eta_and_taylor_degree(worked):
-    model = poly._model(worked)[0]
-    assert worked.score_range == 1.0
+    sc = rounding.scales(worked)
+    assert worked.score_range == pytest.approx(1.0, rel=1e-13) and worked.score_range >= 1.0
     assert sa.plan(worked, eps=1e-6).R == pytest.approx(1.0, rel=1e-11)
-    need = poly_bounds.required_eta_prime(model, 1e-6)
-    assert need / 2 == pytest.approx(1.5e-12, rel=0.03)  # "η ≈ 1.5e-12"
-    u = poly_bounds.unit_roundoff()
-    # plain Taylor: g = 15 certifies, g = 14 does not; rank 3,876
-    assert poly_bounds.certify(exp_poly.taylor(15, 1.0), model, u).error_bound <= 1e-6
-    assert poly_bounds.certify(exp_poly.taylor(14, 1.0), model, u).error_bound > 1e-6
+    layout = lambda r: sa.plan(worked, degree=1).block_rows  # noqa: E731
+    # "η ≈ 1.5e-12": the largest η whose exact-arithmetic gradient bound meets 1e-6
+    lo, hi = 0.0, 1e-9
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if poly_bounds._exact_arith_bound(sc, mid, False) <= 1e-6 else (lo, mid)
+    assert lo == pytest.approx(1.5e-12, rel=0.05)
+    # plain Taylor with float64 and every worst-case rounding: g = 15 certifies, g = 14 does not; rank 3,876
+    assert poly_bounds.certify(exp_poly.taylor(15, 1.0), sc, "float64", layout).error_bound <= 1e-6
+    assert poly_bounds.certify(exp_poly.taylor(14, 1.0), sc, "float64", layout).error_bound > 1e-6
     assert sa.plan(worked, eps=1e-6, degree=None).rank < 3876
+
+
+def test_worked_example_floor_of_the_worst_case_rounding(worked):
+    # float64 cannot certify the gradient at n = 2^16 below about 2.3e-7, whatever the degree (docs/rounding.md)
+    with pytest.raises(CertificationError, match="worst-case rounding"):
+        sa.plan(worked, eps=1e-7)
+    assert sa.plan(worked, eps=1e-7, rounding=False).degree >= 12  # exact arithmetic: no floor
 
 
 def test_worked_example_plan_picks_the_certified_chebyshev(worked):
