@@ -63,8 +63,28 @@ def _finite_differences(inst, h=1e-5):
 
 
 class _Checks(list):
+    """The demo's checks: status "pass", "fail" or "skip" (a skipped check is neither passed nor failed)."""
+
     def add(self, name, ok, detail, seconds=None):
-        self.append({"check": name, "ok": bool(ok), "detail": detail, "seconds": seconds})
+        self.append({"check": name, "status": "pass" if ok else "fail", "ok": bool(ok), "detail": detail,
+                     "seconds": seconds})
+
+    def skip(self, name, detail):
+        self.append({"check": name, "status": "skip", "ok": None, "detail": detail, "seconds": None})
+
+
+def tally(checks) -> dict:
+    """How many checks passed, failed and were skipped."""
+    out = {"pass": 0, "fail": 0, "skip": 0}
+    for c in checks:
+        out[c["status"]] += 1
+    return out
+
+
+def tally_line(checks) -> str:
+    t = tally(checks)
+    run = t["pass"] + t["fail"]
+    return f"{t['pass']} of {run} checks passed" + (f", {t['skip']} skipped" if t["skip"] else "")
 
 
 def engine_checks(checks: _Checks, rng, n: int, d: int) -> None:
@@ -91,7 +111,7 @@ def engine_checks(checks: _Checks, rng, n: int, d: int) -> None:
         rel = float(np.abs(g_ref - res.grad).max() / np.abs(g_ref).max())
         checks.add(f"numpy engine vs torch autograd (n={n})", rel < 1e-10, f"relative difference {rel:.1e}", t_ref)
     else:
-        checks.add("torch backend", True, "skipped: torch not installed (pip install 'sethlab[torch]')")
+        checks.skip("torch backend and torch autograd", "torch not installed (pip install 'sethlab[torch]')")
 
     Q = rng.uniform(-1, 1, size=(64, 2)) * 22.0
     K = rng.uniform(-1, 1, size=(48, 2)) * 22.0
@@ -222,7 +242,7 @@ def run_demo(out: str | None = None, n: int = 2048, d: int = 16, seed: int = 0, 
         timing["report"] = time.perf_counter() - timing["report"]
         results["step_seconds"] = timing
         results["seconds"] = time.perf_counter() - t_start
-        results["passed"] = all(c["ok"] for c in checks)
+        results["passed"] = tally(checks)["fail"] == 0
         write_markdown(folder.path("report.md"), results)
         write_json(folder.path("results.json"), results)
         bar.advance()
@@ -241,9 +261,8 @@ def _print_summary(results: dict, folder: str, as_json: bool, stream) -> None:
     print("sethlab demo: SAT -> OV -> attention -> gradient, decided and checked; poly next to exact", file=stream)
     for c in checks:
         sec = "" if c["seconds"] is None else f" [{c['seconds']:.2f} s]"
-        print(f"  {'PASS' if c['ok'] else 'FAIL'}  {c['check']}: {c['detail']}{sec}", file=stream)
-    failed = sum(not c["ok"] for c in checks)
-    print(f"{len(checks) - failed} of {len(checks)} checks passed in {results['seconds']:.1f} s", file=stream)
+        print(f"  {c['status'].upper()}  {c['check']}: {c['detail']}{sec}", file=stream)
+    print(f"{tally_line(checks)} in {results['seconds']:.1f} s", file=stream)
     if results["plots_missing"]:
         print(f"no plots: {results['plots_missing']}", file=stream)
     print(f"report written to {folder}", file=stream)

@@ -98,9 +98,10 @@ def write_markdown(path: str, r: dict) -> None:
          "Mathematics: MATH.md (sections cited below). Raw figures: `results.json`.", "",
          "## Checks", ""]
     L += _table(["", "check", "detail"],
-                [["PASS" if c["ok"] else "FAIL", c["check"], c["detail"]] for c in r["checks"]])
-    passed = sum(c["ok"] for c in r["checks"])
-    L += ["", f"{passed} of {len(r['checks'])} checks passed.", ""]
+                [[c["status"].upper(), c["check"], c["detail"]] for c in r["checks"]])
+    counts = {s: sum(c["status"] == s for c in r["checks"]) for s in ("pass", "fail", "skip")}
+    L += ["", f"{counts['pass']} of {counts['pass'] + counts['fail']} checks passed"
+              + (f", {counts['skip']} skipped." if counts["skip"] else "."), ""]
 
     L += ["## SAT decided by gradient calls (MATH.md 4.1, 5.1, 6)", "",
           "Each formula goes SAT -> OV (split and list) -> attention (one zero anchor key, "

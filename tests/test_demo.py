@@ -74,7 +74,9 @@ def test_demo_without_matplotlib_and_torch(tmp_path, monkeypatch, capsys):
     assert "No plots: matplotlib is not installed" in md
     assert not any((out / name).exists() for name in PLOTS)
     res = json.loads((out / "results.json").read_text())
-    assert any("torch not installed" in c["detail"] for c in res["checks"])
+    skipped = [c for c in res["checks"] if c["status"] == "skip"]
+    assert len(skipped) == 1 and "torch not installed" in skipped[0]["detail"] and skipped[0]["ok"] is None
+    assert "1 skipped" in (out / "report.md").read_text()
     assert "no plots: matplotlib is not installed" in capsys.readouterr().out
 
 

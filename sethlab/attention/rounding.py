@@ -135,10 +135,20 @@ class Scales:
 
 
 def scales(inst) -> Scales:
-    """The `Scales` of an AttentionInstance or GradientInstance (O((nq + nk)·d²) work, cached on the instance)."""
+    """The `Scales` of an AttentionInstance or GradientInstance (O((nq + nk)·d²) work, cached on the instance).
+
+    Magnitudes beyond float64 come out as inf (and `check_range` refuses them).
+    """
     cached = inst.__dict__.get("_rounding_scales")
     if cached is not None:
         return cached
+    with np.errstate(over="ignore", invalid="ignore"):
+        sc = _scales(inst)
+    inst.__dict__["_rounding_scales"] = sc
+    return sc
+
+
+def _scales(inst) -> Scales:
     if isinstance(inst, AttentionInstance):
         aq, ak = np.abs(inst.Q), np.abs(inst.K)
         V = inst.V
@@ -153,7 +163,6 @@ def scales(inst) -> Scales:
         sc = Scales("gradient", inst.nq, inst.nk, d, inst.dv, m, score_range(a1x, np.abs(inst.A2)), inst.score_range,
                     d, m, hbar, inst.bound_E, inst.bound_A2, upper(float(np.abs(inst.A1).sum(axis=0).max()), inst.nq),
                     2 * hbar, max(inst.bound_A1X, inst.bound_A2, inst.bound_A1, hbar, inst.bound_E))
-    inst.__dict__["_rounding_scales"] = sc
     return sc
 
 
@@ -179,9 +188,10 @@ def check_range(sc: Scales, dtype: str, extra: dict | None = None) -> None:
     checks.update(extra or {})
     for what, value in checks.items():
         if not (value < limit):
+            size = "overflow even float64" if not math.isfinite(value) else f"reach {value:.3g}"
             raise InvalidInstance(
-                f"instance: its {what} reach {value:.3g}, beyond what {dtype} holds ({LARGEST[dtype]:.3g}); "
-                f"scale the entries down (softmax attention with such entries is not computable in {dtype})"
+                f"instance: its {what} {size}, beyond what {dtype} holds ({LARGEST[dtype]:.3g}) with room for "
+                f"the computation; scale the entries down (nothing was computed)"
             )
 
 

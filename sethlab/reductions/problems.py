@@ -21,6 +21,12 @@ class Problem:
     verify: Callable[[Any, Any], bool] | None = None
     decision: bool = True
     description: str = ""
+    # why an instance lies outside the problem's promise (None: inside); a verifier skips those, and only those
+    promise: Callable[[Any], str | None] | None = None
+
+    def promise_violation(self, x) -> str | None:
+        """Why `x` breaks this problem's promise, or None (problems without a promise: always None)."""
+        return None if self.promise is None else self.promise(x)
 
     def check_instance(self, x) -> None:
         """Raise InvalidInstance unless `x` is an instance of this problem."""
@@ -68,6 +74,7 @@ def _build() -> dict[str, Problem]:
     from sethlab.attention import AttentionInstance, GradientInstance, attention, loss_gradient
     from sethlab.instances import HammingInstance, OVInstance
     from sethlab.solvers import solve_hamming, solve_ov
+    from sethlab.solvers.hamming import promise_violation
 
     return {
         p.name: p
@@ -78,7 +85,8 @@ def _build() -> dict[str, Problem]:
                     description="is some pair (a_i, b_j) orthogonal? (witness: the pair)"),
             Problem("hamming-close-pair", HammingInstance,
                     lambda x: {"nA": x.nA, "nB": x.nB, "d": x.d, "t": x.t}, solve_hamming, _hamming_verify,
-                    description="is some pair at distance < t, all others >= (1+gap)t? (witness: the pair)"),
+                    description="is some pair at distance < t, all others >= (1+gap)t? (witness: the pair)",
+                    promise=promise_violation),
             Problem("attention", AttentionInstance,
                     lambda x: {"nq": x.nq, "nk": x.nk, "d": x.d, "dv": x.dv}, attention, None, decision=False,
                     description="AAttC: approximate D^-1 exp(QK^T/d) V entrywise"),

@@ -14,7 +14,7 @@ from sethlab.solvers._blocks import (blocked_argmin, blocked_pairs_at_most, bloc
                                      choose_method, hamming_kernel)
 from sethlab.solvers.answer import Answer
 
-__all__ = ["closest_pair", "close_pairs", "solve_hamming"]
+__all__ = ["closest_pair", "close_pairs", "promise_violation", "solve_hamming"]
 
 
 def _sides(A, B):
@@ -50,6 +50,20 @@ def close_pairs(A, B=None, radius: int = 0, *, limit: int | None = None, block=N
     return blocked_pairs_at_most(A.shape[0], B.shape[0], kernel, bi, bj, radius, limit)
 
 
+def _violation(inst: HammingInstance, i: int, j: int, dist: int) -> str | None:
+    if inst.t <= dist < inst.far:
+        return (f"closest pair ({i}, {j}) at distance {dist}, neither < t = {inst.t} nor >= (1+gap)t "
+                f"rounded up = {inst.far}: the answer is undefined")
+    return None
+
+
+def promise_violation(inst: HammingInstance, *, block=None, method: str = "auto") -> str | None:
+    """Why `inst` breaks the Gap-Hamming promise (its closest pair is in [t, far)), or None if it keeps it."""
+    if not isinstance(inst, HammingInstance):
+        raise InvalidInstance(f"inst: expected a HammingInstance, got {type(inst).__name__}")
+    return _violation(inst, *closest_pair(inst, block=block, method=method))
+
+
 def solve_hamming(inst: HammingInstance, *, strict: bool = False, block=None, method: str = "auto") -> Answer:
     """Gap-Hamming (MATH.md 5.2): YES iff some pair has distance ``< t``; witness: the
     closest pair. NO otherwise. With ``strict``, an instance whose minimum lies in
@@ -60,8 +74,7 @@ def solve_hamming(inst: HammingInstance, *, strict: bool = False, block=None, me
     i, j, dist = closest_pair(inst, block=block, method=method)
     if dist < inst.t:
         return Answer(True, (i, j))
-    if strict and dist < inst.far:
-        raise InvalidInstance(
-            f"inst: promise violated: closest pair ({i}, {j}) at distance {dist}, "
-            f"neither < t = {inst.t} nor >= far = {inst.far}")
+    broken = _violation(inst, i, j, dist)
+    if strict and broken:
+        raise InvalidInstance(f"inst: promise violated: {broken}")
     return Answer(False, None)
