@@ -245,6 +245,9 @@ def _cmd_solve(args) -> int:
             raise InvalidInstance(f"{args.file}: --method/--eps/--backend/--device/--dtype apply to attention "
                                   f"problems; {record.problem} is solved exactly")
         with Progress(f"solving {record.problem}"):
+            broken = problem.promise_violation(record.instance)
+            if broken:
+                raise InvalidInstance(f"{args.file}: breaks the promise of {record.problem}: {broken}")
             answer = problem.solve(record.instance)
         witness = answer.witness
         if record.problem == "cnf-sat" and witness is not None:

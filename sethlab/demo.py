@@ -57,7 +57,7 @@ def _finite_differences(inst, h=1e-5):
             for sign in (1, -1):
                 X = inst.X.copy()
                 X[a, b] += sign * h
-                shifted.append(sa.GradientInstance(inst.A1, inst.A2, inst.A3, inst.E, X, inst.Y).loss())
+                shifted.append(sa.loss(sa.GradientInstance(inst.A1, inst.A2, inst.A3, inst.E, X, inst.Y)))
             g[a, b] = (shifted[0] - shifted[1]) / (2 * h)
     return g
 

@@ -191,6 +191,16 @@ def test_overflowing_instance_is_refused_not_solved_as_nan(tmp_path, extra):
         assert "nan" not in r.stdout.lower()
 
 
+def test_solve_says_when_a_gap_hamming_promise_is_broken(tmp_path):
+    from sethlab.instances import HammingInstance
+
+    path = tmp_path / "broken.npz"
+    io.save(path, HammingInstance([[1, 0, 0, 0, 0, 0]], [[0] * 6], 1, 1.0))  # distance 1: neither < 1 nor >= 2
+    r = run("solve", path)
+    assert_usage_error(r, "promise", "undefined")
+    assert "NO" not in r.stdout
+
+
 def test_solve_states_the_rounding_bound_of_exact_results(tmp_path):
     out = tmp_path / "a.npz"
     assert run("gen", "attention", "--n", 30, "--d", 3, "--B", 1, "-o", out).returncode == 0

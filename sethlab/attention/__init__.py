@@ -2,10 +2,11 @@
 
     attention(inst, method="exact"|"poly", backend="numpy"|"torch", eps=None, device=None, dtype=None)
     loss_gradient(inst, ...)
+    loss(inst, ...)                 L(X) alone, by the forward engine
     plan(inst, method="poly", eps=...)
 """
 
-from sethlab.attention.api import attention, loss_gradient, plan
+from sethlab.attention.api import attention, loss, loss_gradient, plan
 from sethlab.attention.instances import AttentionInstance, GradientInstance
 from sethlab.attention.results import AttentionResult, GradientResult
 
@@ -15,6 +16,7 @@ __all__ = [
     "AttentionResult",
     "GradientResult",
     "attention",
+    "loss",
     "loss_gradient",
     "plan",
 ]

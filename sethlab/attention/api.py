@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 
+import numpy as np
+
 from sethlab.attention import exact
 from sethlab.attention.instances import AttentionInstance, GradientInstance
 from sethlab.attention.ops import Timer, get_ops
@@ -114,3 +116,10 @@ def plan(inst, method: str = "poly", eps: float | None = None, **options):
         raise InvalidInstance(f"inst: expected AttentionInstance or GradientInstance, got {type(inst).__name__}")
     return _poly().plan(inst, eps=eps, **options)
 
+
+
+def loss(inst: GradientInstance, **options) -> float:
+    """L(X) = ½‖softmax(A1 X A2ᵀ/d) A3 Y − E‖_F² by the forward engine (options as for `attention`)."""
+    _check_instance(inst, GradientInstance)
+    out = attention(inst.forward_instance(), **options).output
+    return 0.5 * float(np.sum((out - inst.E) ** 2))

@@ -198,10 +198,3 @@ class GradientInstance:
     def forward_instance(self) -> AttentionInstance:
         """The attention instance (A1 X, A2, A3 Y) whose output is S h."""
         return AttentionInstance(self.A1X, self.A2, self.h)
-
-    def loss(self, **options) -> float:
-        """L(X), computed exactly by the streaming engine (options as for `loss_gradient`)."""
-        from sethlab.attention.api import attention
-
-        out = attention(self.forward_instance(), **options).output
-        return 0.5 * float(np.sum((out - self.E) ** 2))

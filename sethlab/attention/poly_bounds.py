@@ -99,9 +99,14 @@ def term_roundings(g: int, r: int, nk: int, rows: int) -> int:
 
 
 def _log_underflow_reach(poly: ExpPoly, sc: Scales) -> float:
-    """log Ω: no intermediate of a feature term exceeds its final factors' product Ω (underflow amplification)."""
-    bx = max(1.0, sc.R_abs)  # each |x̂_k/d|·|k_k| <= R_abs, so per-coordinate factors are below max(1, R_abs)
-    logs = [math.log(abs(a)) + j * (math.log(max(1, sc.d)) + 2 * math.log(bx) + math.log(max(1.0, sc.alpha)))
+    """log Ω, Ω >= the product of the factors that can multiply any intermediate of a feature term.
+
+    A term is c_α·(x/d)^α·k^α·X_jc with |c_α| <= |a_j|·d^j, |x/d| <= Bx, |k| <= Bk, |X_jc| <= max(H, αH):
+    an error committed in any intermediate (an underflow) reaches the term multiplied by at most Ω.
+    """
+    bx = max(1.0, sc.max_input / max(1, sc.d))
+    bk = max(1.0, sc.alpha)
+    logs = [math.log(abs(a)) + j * (math.log(max(1, sc.d)) + math.log(bx) + math.log(bk))
             for j, a in enumerate(poly.coeffs) if a]
     return max(logs, default=0.0) + math.log(max(1.0, sc.H, sc.alpha * sc.H))
 

@@ -461,7 +461,7 @@ def check(reduction, instances=None, *, trials: int = 20, seed: int = 0, workers
     options = {"method": method, "backend": backend, "device": device, "dtype": dtype, "eps": eps}
     t0 = time.perf_counter()
     if instances is None:
-        from sethlab.testing import strategy_for
+        from sethlab.strategies import strategy_for
 
         instances = strategy_for(reduction.source)
     if _is_strategy(instances):

@@ -128,4 +128,4 @@ def test_loss_matches_formula():
     S = np.exp(s - s.max(1, keepdims=True))
     S /= S.sum(1, keepdims=True)
     expected = 0.5 * np.sum((S @ f["A3"] @ f["Y"] - f["E"]) ** 2)
-    assert inst.loss() == pytest.approx(expected, rel=1e-13)
+    assert sa.loss(inst) == pytest.approx(expected, rel=1e-13)

@@ -45,6 +45,8 @@ def forward_cases():
                                                        rng.normal(size=(400, 2))),
         "scores near 1e5": sa.AttentionInstance(_scaled(rng, 30, 3, 1e5), _scaled(rng, 200, 3, 1e5),
                                                 rng.normal(size=(200, 2))),
+        "scores near 1e150 (only the trivial bound)": sa.AttentionInstance(
+            _scaled(rng, 10, 3, 1e150), _scaled(rng, 50, 3, 1e150), rng.normal(size=(50, 2))),
         "nk = 30000": sa.AttentionInstance(rng.uniform(-2, 2, (6, 4)), rng.uniform(-2, 2, (30000, 4)),
                                            rng.normal(size=(30000, 2))),
         "values cancel": sa.AttentionInstance(rng.uniform(-1, 1, (40, 4)), rng.uniform(-1, 1, (800, 4)),
@@ -99,6 +101,10 @@ def _record(label, measured, bound, ref_bound):
 def test_exact_forward_within_stated_bound(case, backend, dtype):
     inst = forward_cases()[case]
     ref, ref_bound = attention_ld(inst)
+    if "1e150" in case and dtype == "float32":
+        with pytest.raises(sethlab.InvalidInstance, match="float32"):  # refused, never a NaN
+            sa.attention(inst, backend=backend, dtype=dtype)
+        return
     res = sa.attention(inst, backend=backend, dtype=dtype)
     assert 0 < res.error_bound < math.inf
     _record(f"exact forward {case} {backend} {dtype}", max_diff(res.output, ref), res.error_bound, ref_bound)
@@ -125,6 +131,7 @@ POLY_GRADIENT = [
     ("rank 1820 (d=4, g=12)", 1200, 1200, 4, 1.0, 12),
     ("rank 1001 (d=4, g=10), E = output", 500, 700, 4, 1.0, 10),
     ("rank 210 (d=4, g=6)", 300, 2000, 4, 1.2, 6),
+    ("rank 1001 (d=4, g=10), nk = 20000", 16, 20000, 4, 1.0, 10),
 ]
 
 

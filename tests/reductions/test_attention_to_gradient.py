@@ -31,7 +31,7 @@ def test_derivative_is_twice_the_trace():
         fd = (f_exact(inst, lam + h) - f_exact(inst, lam - h)) / (2 * h)
         assert 2 * np.trace(g) == pytest.approx(fd, rel=1e-5, abs=1e-8)
     # and L(λI) = f(λ)/2
-    assert gradient_instance(inst, 0.7).loss() == pytest.approx(f_exact(inst, 0.7) / 2, rel=1e-12)
+    assert sa.loss(gradient_instance(inst, 0.7)) == pytest.approx(f_exact(inst, 0.7) / 2, rel=1e-12)
 
 
 def test_f_at_zero_is_exact():
