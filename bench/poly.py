@@ -241,8 +241,8 @@ def main(argv=None):
         print(f"slope of poly time over n in [2^13, 2^17] at d = 4: {summary[4]['poly_slope']:.3f} (target <= 1.15)")
     n_pt = 1 << 16
     print(f"\nphase transition: n = {n_pt}, d = 4, every entry at ±B, eps = {EPS:g}. Rank in exact arithmetic"
-          " (the theorems' setting) for the gradient; then what float64 can certify (refused: the rounding"
-          " term u·e^{2R} alone exceeds the accuracy eps needs, MATH.md 3.1)")
+          " (the theorems' setting) for the gradient; then what float64 can certify (refused: the worst-case"
+          " rounding, about γ_K·e^{2R}, alone exceeds eps; docs/rounding.md)")
     print("  B²/ln n     B²     R   degree  gradient rank  rank/n   float64 gradient   float64 forward")
     pt = phase_transition(n_pt, 4, (0.25, 0.5, 1.0, 2.0, 4.0))
 
