@@ -15,6 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _measure import machine, write_json  # noqa: E402
 
+from sethlab.cpus import usable_cpus  # noqa: E402
+
 
 def main(argv=None):
     from sethlab.reductions.verify import verify_command
@@ -23,7 +25,7 @@ def main(argv=None):
     ap.add_argument("--trials", type=int, default=150, help="per reduction; small sweeps are dominated by process start-up")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
-    cores = os.cpu_count() or 1
+    cores = usable_cpus()
     times = {}
     for workers in sorted({1, cores}):
         t0 = time.perf_counter()

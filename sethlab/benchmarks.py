@@ -18,11 +18,12 @@ The bench/ scripts go further (fresh processes per call, peak memory, larger n).
 from __future__ import annotations
 
 import math
-import os
 import platform
 import time
 
 import numpy as np
+
+from sethlab.cpus import usable_cpus
 
 
 def best_time(fn, repeat: int = 3) -> float:
@@ -92,7 +93,7 @@ def have_torch() -> bool:
 
 def machine() -> dict:
     """What the figures were measured on."""
-    info = {"python": platform.python_version(), "numpy": np.__version__, "cpus": os.cpu_count()}
+    info = {"python": platform.python_version(), "numpy": np.__version__, "cpus": usable_cpus()}
     try:
         import torch
 

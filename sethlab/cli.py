@@ -21,10 +21,12 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
+import warnings
 
 import sethlab
-from sethlab.errors import InvalidInstance
+from sethlab.errors import InvalidInstance, SethlabWarning
 from sethlab.progress import Progress
 
 
@@ -165,7 +167,9 @@ def _generate(args):
 
 def _cmd_gen(args) -> int:
     from sethlab import io
+    from sethlab._fs import check_output
 
+    check_output(args.output)  # before generating: refuse a FIFO, a device or a link at once
     is_cnf = args.family in CNF_FAMILIES
     if is_cnf and args.output.lower().endswith(".npz"):
         raise InvalidInstance(f"-o: {args.output}: a {args.family} formula is written as DIMACS; use .cnf")
@@ -199,8 +203,10 @@ def _default_image_path(src: str, target: str) -> str:
 
 def _cmd_reduce(args) -> int:
     from sethlab import io
+    from sethlab._fs import check_output
     from sethlab.reductions import path
 
+    check_output(args.output or _default_image_path(args.file, args.to), [args.file])
     record = _load(args.file)
     reduction = path(record.problem, args.to)
     with Progress(f"reducing {record.problem} to {args.to}"):
@@ -315,10 +321,11 @@ def _cmd_chain(args) -> int:
     if record.problem != "cnf-sat":
         raise InvalidInstance(f"{args.file}: holds an instance of {record.problem}; chain starts from a CNF "
                               f"(DIMACS) file (use `sethlab verify` or `sethlab solve` for other problems)")
-    with Progress(f"deciding {args.file} via {args.to}"):
+    with Progress(f"deciding {args.file} via {args.to}") as bar:
         dec = sethlab.decide(record.instance, via=args.to, method=args.method, backend=args.backend,
                              device=args.device, dtype=args.dtype, rule=args.rule, nodes=args.nodes,
-                             certified=not args.uncertified)
+                             certified=not args.uncertified,
+                             progress=lambda stage, done, total: bar.update(f"{args.file}: {stage}", done, total))
     wrong = dec.answer is not None and dec.answer != dec.truth
     if args.json:
         _emit(dec.to_dict())
@@ -561,8 +568,15 @@ def main(argv=None) -> int:
         print("sethlab: error: a command is required: demo, gen, reduce, solve, verify, chain, graph or bench "
               "(see sethlab --help)", file=sys.stderr)
         return 2
+    previous = _on_sigterm()
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", SethlabWarning)
+            warnings.showwarning = _warning_line
+            return int(args.func(args) or 0)
+    except Terminated:
+        print("sethlab: terminated (SIGTERM); temporary files removed", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except InvalidInstance as exc:
         print(f"sethlab: error: {exc}", file=sys.stderr)
         return 2
@@ -574,6 +588,30 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("sethlab: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None):
+    """A warning is one line on stderr, like an error, without file and line of the source."""
+    print(f"sethlab: warning: {message}", file=sys.stderr)
+
+
+class Terminated(BaseException):
+    """SIGTERM as an exception, so every `finally` and `except BaseException` cleanup runs (as on Ctrl-C)."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+def _on_sigterm():
+    """Install the SIGTERM handler (main thread only); the previous handler, or None."""
+    try:
+        return signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread
+        return None
 
 
 if __name__ == "__main__":

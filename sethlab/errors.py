@@ -19,3 +19,7 @@ class CertificationError(InvalidInstance):
 
 class MemoryBudgetExceeded(InvalidInstance):
     """A request needs more memory than the budget allows (the poly backend's plan, MATH.md 3)."""
+
+
+class SethlabWarning(UserWarning):
+    """Something was ignored but nothing was refused (e.g. a damaged metadata line in a DIMACS file)."""

@@ -9,9 +9,9 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 
+from sethlab.cpus import usable_cpus
 from sethlab.errors import InvalidInstance
 
 
@@ -76,7 +76,7 @@ class RayExecutor:
 def get_executor(workers=None):
     """An executor for `workers` (see the module docstring)."""
     if workers is None:
-        n = os.cpu_count() or 1
+        n = usable_cpus()
         return SerialExecutor() if n == 1 else LocalProcessExecutor(n)
     if isinstance(workers, bool):
         raise InvalidInstance(f"workers: expected a count or an executor, got {workers!r}")

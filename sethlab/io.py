@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import stat
 import struct
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -30,8 +33,9 @@ from pysat.formula import CNF
 
 from sethlab._fs import atomic_write
 from sethlab.cnf import as_cnf, dimacs_string, parse_dimacs
-from sethlab.errors import InvalidInstance
+from sethlab.errors import InvalidInstance, SethlabWarning
 from sethlab.instances import HammingInstance, OVInstance
+from sethlab.memory import require
 
 __all__ = ["save", "load", "register", "Record", "FORMAT", "FORMAT_VERSION"]
 
@@ -40,6 +44,8 @@ FORMAT_VERSION = 1
 META_ENTRY = "meta.json"
 DIMACS_TAG = "sethlab "
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# sethlab's own metadata is a few kB (a reduction's prediction included): anything far larger is not ours
+META_LIMIT = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -179,44 +185,76 @@ def save(path, instance, *, params=None, seed=None, provenance=()) -> None:
     atomic_write(path, write)
 
 
-def load(path) -> Record:
+def load(path, memory_budget=None) -> Record:
     """Read a file written by ``save`` (or any DIMACS file); refuse damaged, truncated,
-    tampered, wrong-version or foreign files with ``InvalidInstance`` naming the file."""
+    tampered, wrong-version or foreign files with ``InvalidInstance`` naming the file.
+
+    What loading will allocate is computed first (from the .npy headers, or the DIMACS file's
+    size) and refused with the sizes when it exceeds the memory budget (sethlab.memory).
+    """
     name = os.fspath(path)
     try:
         with open(name, "rb") as f:
             head = f.read(4)
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise InvalidInstance(f"{name}: not a regular file")
     except OSError as e:
         raise InvalidInstance(f"{name}: cannot read ({e.strerror or e})") from None
     if head.startswith(b"PK") or name.lower().endswith(".npz"):
-        return _load_npz(name)
-    return _load_dimacs(name)
+        return _load_npz(name, memory_budget)
+    return _load_dimacs(name, memory_budget)
 
 
-def _load_dimacs(name: str) -> Record:
+# a DIMACS file of b bytes becomes at most this many bytes of Python clause lists while it is read
+# (measured: 17 per byte for 3-literal clauses; bench/dimacs.py)
+DIMACS_BYTES_PER_BYTE = 24
+
+
+def _load_dimacs(name: str, memory_budget=None) -> Record:
+    """A DIMACS file; its first line, when it is exactly sethlab's ``c sethlab {...}`` metadata and matches the
+    formula's SHA-256, gives the record's metadata. A damaged or mismatched one is a warning, never a refusal."""
+    size = os.path.getsize(name)
+    require(DIMACS_BYTES_PER_BYTE * size, f"reading the {size}-byte DIMACS file {name}", memory_budget)
     with open(name, "rb") as f:
         raw = f.read()
     try:
-        text = raw.decode("utf-8")
+        raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInstance(f"{name}: not a sethlab file (neither .npz nor DIMACS text)") from None
-    cnf = parse_dimacs(text, source=name)
-    tagged = [c for c in cnf.comments if c[1:].strip().startswith(DIMACS_TAG)]
-    if not tagged:
-        return Record(as_cnf(cnf), "cnf-sat")
+    cnf = parse_dimacs(raw, source=name)
+    body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    eol = body.find(b"\n")
+    first, rest = (body, b"") if eol < 0 else (body[:eol], body[eol + 1:])
+    if not first.startswith(b"c " + DIMACS_TAG.encode() + b"{"):
+        return Record(cnf, "cnf-sat")
     try:
-        meta = json.loads(tagged[0][1:].strip()[len(DIMACS_TAG):])
-        if not isinstance(meta, dict):
-            raise ValueError("metadata is not an object")
-    except ValueError as e:
-        raise InvalidInstance(f"{name}: damaged sethlab metadata line ({e})") from None
-    _check_header(name, meta)
-    expected = hashlib.sha256(_canonical_json({k: v for k, v in meta.items() if k != "sha256"})
-                              + dimacs_string(cnf).encode()).hexdigest()
-    if meta.get("sha256") != expected:
-        raise InvalidInstance(f"{name}: content does not match its SHA-256 (the file was altered or damaged)")
-    return Record(as_cnf(cnf), "cnf-sat", meta["params"], meta["seed"], tuple(meta["provenance"]),
+        meta = _read_meta(first[2 + len(DIMACS_TAG):], name)
+        _check_header(name, meta)
+        expected = hashlib.sha256(_canonical_json({k: v for k, v in meta.items() if k != "sha256"}) + rest).hexdigest()
+        if meta.get("sha256") != expected:
+            raise InvalidInstance(f"{name}: the formula was edited after sethlab wrote it (SHA-256 mismatch)")
+    except InvalidInstance as e:
+        warnings.warn(f"{e}; its sethlab metadata line is ignored, the formula is read", SethlabWarning, stacklevel=3)
+        return Record(cnf, "cnf-sat")
+    return Record(cnf, "cnf-sat", meta["params"], meta["seed"], tuple(meta["provenance"]),
                   meta["version"], meta["sha256"])
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"non-finite number {name} (metadata is JSON without NaN or Infinity)")
+
+
+def _read_meta(data: bytes, name: str) -> dict:
+    """Untrusted metadata bytes → a dict, or InvalidInstance (too large, bad UTF-8 or JSON, NaN, too deep, not an object)."""
+    if len(data) > META_LIMIT:
+        raise InvalidInstance(f"{name}: metadata of more than {META_LIMIT} bytes is not sethlab's (it writes a few kB)")
+    try:
+        meta = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise InvalidInstance(f"{name}: damaged metadata ({e})") from None
+    if not isinstance(meta, dict):
+        raise InvalidInstance(f"{name}: damaged metadata (not a JSON object)")
+    return meta
 
 
 def _check_header(name: str, meta: dict) -> None:
@@ -228,7 +266,7 @@ def _check_header(name: str, meta: dict) -> None:
     for key, types in (("params", dict), ("provenance", list), ("sha256", str), ("problem", str)):
         if not isinstance(meta.get(key), types):
             raise InvalidInstance(f"{name}: metadata field {key!r} is missing or malformed")
-    if meta.get("seed") is not None and not isinstance(meta["seed"], int):
+    if meta.get("seed") is not None and (isinstance(meta["seed"], bool) or not isinstance(meta["seed"], int)):
         raise InvalidInstance(f"{name}: metadata field 'seed' is malformed")
 
 
@@ -238,18 +276,39 @@ _DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyErr
            NotImplementedError, RuntimeError, struct.error, OverflowError)
 
 
-def _load_npz(name: str) -> Record:
+def _array_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, entry: str):
+    """(shape, dtype, data bytes) from an .npy entry's header alone, checked against the entry's declared size."""
+    with zf.open(info) as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+        else:
+            raise InvalidInstance(f"{name}: array entry {entry!r} has .npy version {version}, not 1.0 or 2.0")
+        offset = fh.tell()
+    if dtype.hasobject or fortran:
+        raise InvalidInstance(f"{name}: array entry {entry!r} is not a plain C-order numeric array")
+    nbytes = math.prod(shape) * dtype.itemsize
+    if info.file_size != offset + nbytes:
+        raise InvalidInstance(f"{name}: array entry {entry!r} declares shape {shape} ({nbytes} bytes) but the entry "
+                              f"holds {info.file_size - offset} bytes")
+    return shape, dtype, nbytes
+
+
+def _load_npz(name: str, memory_budget=None) -> Record:
     try:
         with zipfile.ZipFile(name) as zf:
             entries = zf.namelist()
-            if META_ENTRY not in entries:
+            infos = {i.filename: i for i in zf.infolist()}
+            if META_ENTRY not in infos:
                 raise InvalidInstance(f"{name}: not a sethlab instance file (no {META_ENTRY} entry)")
             try:
-                meta = json.loads(zf.read(META_ENTRY).decode("utf-8"))
+                with zf.open(infos[META_ENTRY]) as fh:
+                    raw = fh.read(META_LIMIT + 1)  # never more, whatever the entry declares
             except _DAMAGE as e:
                 raise InvalidInstance(f"{name}: damaged metadata ({e})") from None
-            if not isinstance(meta, dict):
-                raise InvalidInstance(f"{name}: damaged metadata (not a JSON object)")
+            meta = _read_meta(raw, name)
             _check_header(name, meta)
             kind = _registry().get(meta["problem"])
             if kind is None:
@@ -262,6 +321,18 @@ def _load_npz(name: str) -> Record:
             scalars = meta.get("scalars")
             if not isinstance(described, dict) or not isinstance(scalars, dict) or set(scalars) != set(kind.scalars):
                 raise InvalidInstance(f"{name}: metadata fields 'arrays'/'scalars' are missing or malformed")
+            # sizes first: every array's header against its metadata and its entry, the total against the budget
+            total = 0
+            for a in kind.arrays:
+                try:
+                    shape, dtype, nbytes = _array_header(zf, infos[f"{a}.npy"], name, a)
+                except _DAMAGE as e:
+                    raise InvalidInstance(f"{name}: damaged array entry {a!r} ({e})") from None
+                if described.get(a) != {"dtype": dtype.str, "shape": list(shape)}:
+                    raise InvalidInstance(f"{name}: array {a!r} does not match its metadata description")
+                total += nbytes + 8 * math.prod(shape)  # the array, and the instance's float64 or 0/1 copy
+            shapes = ", ".join(f"{a} {tuple(described[a]['shape'])}" for a in kind.arrays)
+            require(total, f"loading {name} ({kind.problem}: {shapes})", memory_budget)
             arrays = {}
             for a in kind.arrays:
                 try:
@@ -271,8 +342,6 @@ def _load_npz(name: str) -> Record:
                             raise ValueError("trailing bytes after the array")
                 except _DAMAGE as e:
                     raise InvalidInstance(f"{name}: damaged array entry {a!r} ({e})") from None
-                if described.get(a) != {"dtype": arr.dtype.str, "shape": list(arr.shape)}:
-                    raise InvalidInstance(f"{name}: array {a!r} does not match its metadata description")
                 arrays[a] = arr
     except InvalidInstance:
         raise  # already names the file and the fault (it is a ValueError, so keep it out of _DAMAGE)
@@ -284,5 +353,7 @@ def _load_npz(name: str) -> Record:
         instance = kind.cls(**arrays, **scalars)
     except InvalidInstance as e:
         raise InvalidInstance(f"{name}: {e}") from None
+    except (TypeError, ValueError) as e:
+        raise InvalidInstance(f"{name}: metadata scalars do not make an instance ({e})") from None
     return Record(instance, kind.problem, meta["params"], meta["seed"], tuple(meta["provenance"]),
                   meta["version"], meta["sha256"])

@@ -61,6 +61,11 @@ class Progress:
         with self._lock:
             self.done += k
 
+    def update(self, label: str, done: int, total: int | None) -> None:
+        """Show `label` with `done` of `total` units (an elapsed-time ticker when total is None)."""
+        with self._lock:
+            self.label, self.done, self.total = label, done, total
+
     def set_label(self, label: str) -> None:
         """Change the text shown before the bar (e.g. the current step)."""
         with self._lock:

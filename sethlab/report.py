@@ -10,6 +10,7 @@ results.json beside it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -41,20 +42,42 @@ def default_folder(prefix: str = "sethlab-demo", parent: str = ".") -> str:
     return os.path.abspath(path)
 
 
+def _publish(tmp: str, final: str) -> str:
+    """Rename the finished folder to `final`, or to `final-2`, `-3`, ... when another run took the name
+    meanwhile (two demos started in the same second). Nothing is replaced; the path used is returned."""
+    candidate, k = final, 1
+    while True:
+        if not os.path.lexists(candidate):
+            try:
+                os.rename(tmp, candidate)
+                return candidate
+            except OSError as exc:
+                if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR):
+                    raise
+        k += 1
+        candidate = f"{final}-{k}"
+
+
 @contextlib.contextmanager
 def output_folder(path: str | None = None, prefix: str = "sethlab-demo"):
-    """Yield a `Folder`; on success its temporary folder becomes `path` (which must not exist yet)."""
+    """Yield a `Folder`; on success its temporary folder is renamed into place (`Folder.final` says where).
+
+    An explicit `path` must not exist when the work starts; if another run creates it meanwhile,
+    the finished report goes to `path-2` (never lost, never merged). The temporary folder is
+    removed on any failure, Ctrl-C and SIGTERM included (the CLI turns SIGTERM into an exception).
+    """
     final = os.path.abspath(path) if path is not None else default_folder(prefix)
-    if os.path.exists(final):
+    if os.path.lexists(final):
         raise InvalidInstance(f"out: {path} already exists; give a new folder (the report is written fresh)")
     parent = os.path.dirname(final)
     if not os.path.isdir(parent):
         raise InvalidInstance(f"out: parent folder {parent} does not exist")
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(final)}.", suffix=".tmp", dir=parent)
+    folder = Folder(tmp, final)
     try:
-        yield Folder(tmp, final)
+        yield folder
         os.chmod(tmp, 0o755 & ~_umask())
-        os.rename(tmp, final)
+        folder.final = _publish(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -91,7 +114,7 @@ def _yn(v) -> str:
 
 def write_markdown(path: str, r: dict) -> None:
     """report.md: checks, the chain, quadrature, poly vs exact, the phase transition, and the plots."""
-    L = [f"# sethlab demo report", "",
+    L = ["# sethlab demo report", "",
          f"sethlab {r['version']}, seed {r['seed']}{', quick mode' if r['quick'] else ''}; "
          f"{r['seconds']:.1f} s on {r['machine'].get('cpus')} CPUs (Python {r['machine'].get('python')}, "
          f"numpy {r['machine'].get('numpy')}, torch {r['machine'].get('torch', 'not installed')}).", "",

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from sethlab import InvalidInstance
+from sethlab.errors import SethlabWarning
 from sethlab.generators import planted_gap_hamming, planted_ov, random_kcnf
 from sethlab.instances import HammingInstance, OVInstance
 from sethlab.io import FORMAT_VERSION, _digest, load, save
@@ -86,13 +87,15 @@ def test_cnf_round_trip_and_plain_dimacs(tmp_path):
     assert rec.instance.clauses == [[1, -3], []] and rec.instance.nv == 3
 
 
-def test_tampered_dimacs_is_refused(tmp_path):
+def test_edited_dimacs_keeps_the_formula_and_drops_the_metadata_with_a_warning(tmp_path):
+    # the formula is the user's: an edit after sethlab wrote it is read, and the stale metadata is not trusted
     save(tmp_path / "f.cnf", random_kcnf(6, 10, 3, seed=3), seed=3)
     lines = (tmp_path / "f.cnf").read_text().splitlines()
     lines[2] = "1 2 3 0"
     (tmp_path / "f.cnf").write_text("\n".join(lines) + "\n")
-    with pytest.raises(InvalidInstance, match="does not match its SHA-256"):
-        load(tmp_path / "f.cnf")
+    with pytest.warns(SethlabWarning, match="SHA-256"):
+        rec = load(tmp_path / "f.cnf")
+    assert rec.seed is None and rec.params == {} and rec.instance.clauses[0] == [1, 2, 3]
 
 
 def test_tampered_array_is_refused(ov_file):

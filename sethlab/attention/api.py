@@ -48,7 +48,7 @@ def _finite(ops, values) -> None:
                                   "for the working precision (scale them down or use float64)")
 
 
-def _run(inst, cls, method, backend, eps, device, dtype, degree, block_size, exact_name, poly_name):
+def _run(inst, cls, method, backend, eps, device, dtype, degree, block_size, budget, exact_name, poly_name):
     """Validate, pick the backend, run exact or poly, time it: (ops, values, common result fields).
 
     Both methods return their values and an info dict whose error_bound is the certified
@@ -59,9 +59,10 @@ def _run(inst, cls, method, backend, eps, device, dtype, degree, block_size, exa
     ops = get_ops(backend, device, dtype)
     with ops.full_precision(), Timer(ops) as t:
         if method == "exact":
-            *values, info = getattr(exact, exact_name)(inst, ops, block_size)
+            *values, info = getattr(exact, exact_name)(inst, ops, block_size, budget)
         else:
-            *values, info = getattr(_poly(), poly_name)(inst, ops, eps=eps, degree=degree, block_size=block_size)
+            *values, info = getattr(_poly(), poly_name)(inst, ops, eps=eps, degree=degree, block_size=block_size,
+                                                        memory_budget=budget)
     _finite(ops, values)
     info = dict(info)
     fields = {"error_bound": float(info.pop("error_bound")), "rank": info.pop("rank", None),
@@ -82,10 +83,15 @@ def attention(
     degree: int | None = None,
     block_size: int | None = None,
     as_tensor: bool = False,
+    memory_budget=None,
 ) -> AttentionResult:
-    """Att(Q, K, V) (MATH.md 1); `method="poly"` approximates within `eps` entrywise (MATH.md 3.3)."""
+    """Att(Q, K, V) (MATH.md 1); `method="poly"` approximates within `eps` entrywise (MATH.md 3.3).
+
+    `memory_budget` (bytes, '8G' or '25%'; default $SETHLAB_MEMORY_BUDGET or half the available memory)
+    bounds what the call allocates: blocks shrink to fit, or the call is refused before any work.
+    """
     ops, (out,), fields = _run(inst, AttentionInstance, method, backend, eps, device, dtype, degree, block_size,
-                               "attention_exact", "attention_poly")
+                               memory_budget, "attention_exact", "attention_poly")
     fields.pop("loss_error_bound")
     return AttentionResult(output=_export(ops, out, as_tensor), **fields)
 
@@ -101,10 +107,14 @@ def loss_gradient(
     degree: int | None = None,
     block_size: int | None = None,
     as_tensor: bool = False,
+    memory_budget=None,
 ) -> GradientResult:
-    """∂L/∂X and L(X) (MATH.md 2.1-2.2); `method="poly"` within `eps` entrywise (MATH.md 3.4)."""
+    """∂L/∂X and L(X) (MATH.md 2.1-2.2); `method="poly"` within `eps` entrywise (MATH.md 3.4).
+
+    `memory_budget` as for `attention`.
+    """
     ops, (grad, loss), fields = _run(inst, GradientInstance, method, backend, eps, device, dtype, degree, block_size,
-                                     "loss_gradient_exact", "loss_gradient_poly")
+                                     memory_budget, "loss_gradient_exact", "loss_gradient_poly")
     return GradientResult(grad=_export(ops, grad, as_tensor), loss=float(loss), **fields)
 
 

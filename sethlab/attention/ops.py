@@ -10,12 +10,12 @@ the bottleneck (MATH.md 2.2).
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from sethlab.cpus import usable_cpus
 from sethlab.errors import BackendUnavailable, InvalidInstance
 
 BACKENDS = ("numpy", "torch")
@@ -60,7 +60,7 @@ class NumpyOps:
         self.dtype_name = dtype_name(dtype)
         self.dtype = _DTYPES[self.dtype_name]
         self.device = "cpu"
-        self.threads = max(1, threads if threads is not None else min(os.cpu_count() or 1, 8))
+        self.threads = max(1, threads if threads is not None else min(usable_cpus(), 8))
         self._pool = _pool(self.threads) if self.threads > 1 else None
 
     # transfers

@@ -21,12 +21,12 @@ from sethlab.attention import exp_poly, poly_bounds
 from sethlab.attention.blocks import POLY_SUM_CHUNK, block_rows, matmul_sum, row_blocks
 from sethlab.attention.features import monomials_t, query_coefficients, rank
 from sethlab.attention.instances import AttentionInstance, GradientInstance
-from sethlab.attention.memory import MemoryBudgetExceeded, format_bytes, memory_budget
-from sethlab.attention.poly_bounds import CertificationError
 from sethlab.attention.ops import dtype_name as normalize_dtype
+from sethlab.attention.poly_bounds import CertificationError
 from sethlab.attention.rounding import check_range
 from sethlab.attention.rounding import scales as rounding_scales
 from sethlab.errors import InvalidInstance
+from sethlab.memory import MemoryBudgetExceeded, format_bytes, memory_budget
 
 __all__ = [
     "Plan",

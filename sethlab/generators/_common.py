@@ -8,6 +8,23 @@ import numpy as np
 from pysat.formula import CNF
 
 from sethlab.errors import InvalidInstance
+from sethlab.memory import require
+
+# A clause as Python lists while it is built, copied and shuffled: about three copies of a list
+# (56 bytes + 8 a literal) and its int objects (28 bytes a literal).
+CLAUSE_BYTES = 3 * 64
+LITERAL_BYTES = 3 * 40
+
+
+def plan_cnf(n_clauses, n_literals, what: str) -> None:
+    """Refuse, before building it, a formula whose clause lists exceed the memory budget (sethlab.memory)."""
+    require(CLAUSE_BYTES * n_clauses + LITERAL_BYTES * n_literals,
+            f"{what} ({n_clauses} clauses, {n_literals} literals)")
+
+
+def plan_arrays(nbytes, what: str) -> None:
+    """Refuse, before drawing it, an instance whose arrays exceed the memory budget."""
+    require(nbytes, what)
 
 
 def rng_for(seed) -> np.random.Generator:

@@ -14,14 +14,20 @@ import numbers
 import numpy as np
 
 from sethlab.errors import InvalidInstance
-from sethlab.generators._common import check_int, rng_for
+from sethlab.generators._common import check_int, plan_arrays, rng_for
 
 __all__ = ["bounded_attention", "bounded_gradient"]
+
+
+# uniform(−B, B) draws B·(2u − 1): 2B must be a finite float64
+MAX_BOUND = float(np.finfo(np.float64).max) / 2
 
 
 def _check_bound(B) -> float:
     if isinstance(B, bool) or not isinstance(B, numbers.Real) or not math.isfinite(B) or B <= 0:
         raise InvalidInstance(f"B: must be a positive finite number, got {B!r}")
+    if B > MAX_BOUND:
+        raise InvalidInstance(f"B: at most {MAX_BOUND:.4g} (entries are drawn from [-B, B]), got {B!r}")
     return float(B)
 
 
@@ -36,6 +42,9 @@ def _sizes(n, d, dv, n_k):
     d = check_int(d, "d", 1)
     dv = d if dv is None else check_int(dv, "dv", 1)
     n_k = n if n_k is None else check_int(n_k, "n_k", 1)
+    # Q, K, V (or A1..E) in float64, drawn once and copied once by the instance
+    plan_arrays(2 * 8 * (n * d + n_k * d + n_k * dv + n * dv + d * d + dv * dv),
+                f"a bounded attention instance with {n} queries, {n_k} keys, d = {d}, dv = {dv}")
     return n, d, dv, n_k
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from sethlab.errors import InvalidInstance
-from sethlab.generators._common import check_int, rng_for
+from sethlab.generators._common import check_int, plan_arrays, rng_for
 from sethlab.instances import HammingInstance, far_radius
 from sethlab.solvers.hamming import close_pairs
 
@@ -24,6 +24,7 @@ def planted_gap_hamming(n: int, d: int, t: int, gap: float, *, seed=None, n_b: i
     nA = check_int(n, "n", 1)
     nB = nA if n_b is None else check_int(n_b, "n_b", 1)
     d = check_int(d, "d", 1)
+    plan_arrays((1 + 4 + 1) * (nA + nB) * d, f"a Gap-Hamming instance of {nA} + {nB} vectors of dimension {d}")
     probe = HammingInstance(np.zeros((1, d)), np.zeros((1, d)), t, gap)  # validates t and gap
     t, far = probe.t, probe.far
     if far > d:

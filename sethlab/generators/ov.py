@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from sethlab.errors import InvalidInstance
-from sethlab.generators._common import check_int, check_prob, rng_for
+from sethlab.generators._common import check_int, check_prob, plan_arrays, rng_for
 from sethlab.instances import OVInstance
 from sethlab.solvers.ov import orthogonal_pairs, solve_ov
 
@@ -22,7 +22,10 @@ PAIR_LIMIT = 1_000_000  # more accidental pairs than this: the density is too lo
 def _sizes(n, d, n_b, min_d):
     nA = check_int(n, "n", 1)
     nB = nA if n_b is None else check_int(n_b, "n_b", 1)
-    return nA, nB, check_int(d, "d", min_d)
+    d = check_int(d, "d", min_d)
+    # the float64 draws, the 0/1 sides, the solver's float32 copies, and the instance's own copy
+    plan_arrays((8 + 1 + 4 + 1) * (nA + nB) * d, f"an OV instance of {nA} + {nB} vectors of dimension {d}")
+    return nA, nB, d
 
 
 def _random_sides(rng, nA, nB, d, p):

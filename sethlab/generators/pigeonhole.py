@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pysat.formula import CNF
 
-from sethlab.generators._common import check_int, make_cnf, rng_for, shuffle_cnf
+from sethlab.generators._common import check_int, make_cnf, plan_cnf, rng_for, shuffle_cnf
 
 __all__ = ["pigeonhole"]
 
@@ -17,6 +17,8 @@ def pigeonhole(n_holes: int, n_pigeons: int | None = None, *, seed=None) -> CNF:
     """
     holes = check_int(n_holes, "n_holes", 1)
     pigeons = holes + 1 if n_pigeons is None else check_int(n_pigeons, "n_pigeons", 1)
+    pairs = holes * pigeons * (pigeons - 1) // 2
+    plan_cnf(pigeons + pairs, pigeons * holes + 2 * pairs, f"the pigeonhole formula PHP({pigeons}, {holes})")
     var = lambda p, h: p * holes + h + 1  # noqa: E731
     clauses = [[var(p, h) for h in range(holes)] for p in range(pigeons)]
     clauses += [[-var(p, h), -var(q, h)] for h in range(holes)

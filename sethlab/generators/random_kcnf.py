@@ -6,7 +6,7 @@ import numpy as np
 from pysat.formula import CNF
 
 from sethlab.errors import InvalidInstance
-from sethlab.generators._common import check_int, make_cnf, rng_for
+from sethlab.generators._common import check_int, make_cnf, plan_cnf, rng_for
 
 __all__ = ["random_kcnf"]
 
@@ -41,6 +41,7 @@ def random_kcnf(n_vars: int, n_clauses: int, k: int = 3, *, seed=None, planted: 
     k = check_int(k, "k", 1)
     if k > n:
         raise InvalidInstance(f"k: clause width {k} exceeds n_vars = {n}")
+    plan_cnf(m, m * k, f"a random {k}-CNF over {n} variables")
     rng = rng_for(seed)
     if not planted:
         return make_cnf(_clauses(rng, m, n, k).tolist(), n)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import itertools
 
 import networkx as nx
-import numpy as np
 from pysat.formula import CNF, IDPool
 
 from sethlab.errors import InvalidInstance
-from sethlab.generators._common import check_int, graph_seed, make_cnf, rng_for
+from sethlab.generators._common import check_int, graph_seed, make_cnf, plan_cnf, rng_for
 
 __all__ = ["tseitin_formula", "random_tseitin", "MAX_DEGREE"]
 
@@ -51,6 +50,8 @@ def random_tseitin(n_vertices: int, degree: int = 3, *, seed=None, parity: str =
         raise InvalidInstance(f"degree: n_vertices * degree must be even, got {n} * {deg}")
     if parity not in ("odd", "even"):
         raise InvalidInstance(f"parity: expected 'odd' or 'even', got {parity!r}")
+    per_vertex = 2 ** (deg - 1) if deg else 1
+    plan_cnf(n * per_vertex, n * per_vertex * deg, f"the Tseitin formula of a {deg}-regular graph on {n} vertices")
     rng = rng_for(seed)
     graph = nx.random_regular_graph(deg, n, seed=graph_seed(rng))
     charge = rng.integers(0, 2, size=n)

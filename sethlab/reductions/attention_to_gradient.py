@@ -8,7 +8,6 @@ decides the forward instance. Every oracle call is counted.
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
@@ -20,6 +19,7 @@ from sethlab.reductions.base import Decision, Image, Prediction, Reduction, deci
 from sethlab.reductions.quadrature import (
     RULES,
     certified_nodes,
+    check_nodes,
     gauss_legendre_error_bound,
     make_rule,
     paper_points,
@@ -30,14 +30,15 @@ from sethlab.reductions.quadrature import (
 U = 2.0**-53
 
 
-def make_oracle(method: str = "exact", backend: str = "numpy", device=None, dtype=None, eps: float | None = None):
+def make_oracle(method: str = "exact", backend: str = "numpy", device=None, dtype=None, eps: float | None = None,
+                memory_budget=None):
     """An oracle for AAttLGC: any `loss_gradient` configuration, as a callable GradientInstance → GradientResult."""
     from sethlab.attention import loss_gradient
 
     def oracle(inst: GradientInstance, accuracy: float | None = None):
         e = eps if eps is not None else accuracy
         return loss_gradient(inst, method=method, backend=backend, device=device, dtype=dtype,
-                             eps=e if method == "poly" else None)
+                             eps=e if method == "poly" else None, memory_budget=memory_budget)
 
     oracle.method, oracle.backend = method, backend
     return oracle
@@ -114,8 +115,9 @@ class AttentionToGradient(Reduction):
             raise InvalidInstance(f"max_nodes: must be a positive integer, got {max_nodes!r}")
         if rule not in RULES:
             raise InvalidInstance(f"rule: must be one of {', '.join(RULES)}, got {rule!r}")
+        check_nodes(max_nodes, rule)
         if nodes is not None:
-            make_rule(rule, nodes)  # validates
+            check_nodes(nodes, rule)
         self.rule, self.nodes, self.certified, self.max_nodes = rule, nodes, certified, max_nodes
 
     def _check_image(self, image: Image) -> AttentionInstance:
@@ -172,7 +174,7 @@ class AttentionToGradient(Reduction):
         )
         return Image(gradient_instance(inst, 1.0), pred, source_sizes=dict(fwd.sizes), meta={"forward": image})
 
-    def _integrate(self, inst, m, oracle, accuracy, sigma):
+    def _integrate(self, inst, m, oracle, accuracy, sigma, progress=None, done=0, total=None):
         """(Σ ŵ_k f̂'(λ̂_k), its error terms) for the rule with m nodes (docs/quadrature.md, "Decision").
 
         Terms: the oracles' certified errors and the rounding of each trace; the rounding of the
@@ -189,6 +191,8 @@ class AttentionToGradient(Reduction):
             values[k] = 2.0 * float(diag.sum())
             # |2·fl(tr ĝ) − f'(λ̂_k)| <= 2(d·ε + γ_d Σ|ĝ_aa|): the trace sums d entries, each within ε
             errs[k] = 2.0 * (inst.d * float(res.error_bound) + g_d * float(np.abs(diag).sum()))
+            if progress is not None:
+                progress(done + k + 1, total)
         w = rule.weights
         integral = float(w @ values)
         b = second_derivative_bound(sigma, inst.nq, inst.dv, inst.bound_V)
@@ -200,13 +204,14 @@ class AttentionToGradient(Reduction):
         }
         return integral, {k: upper(v, 4 * m + 16) for k, v in terms.items()}
 
-    def solve(self, image: Image, oracle=None, **options) -> Decision:
+    def solve(self, image: Image, oracle=None, progress=None, **options) -> Decision:
         """Decide the forward image with gradient calls: f(1) = f(0) + Σ w_k f'(λ_k).
 
         `oracle`: any callable GradientInstance → GradientResult; otherwise one is
         made from `options` (method, backend, device, dtype) by `make_oracle`. The
         certified error adds the quadrature bound of the exact rule, the oracles' bounds,
         every rounding of the sum and of f(0), and the computed nodes' and weights' errors.
+        `progress(done, total)` is called after every gradient call (total None while adaptive).
         """
         oracle = oracle or make_oracle(**options)
         g_image = self.apply(image)
@@ -220,13 +225,13 @@ class AttentionToGradient(Reduction):
             return decide_quantity(pred, float("nan"), float("inf"), 0, rule=self.rule, nodes=0, f0=f0)
         if notes["nodes"] is not None:
             m = notes["nodes"]
-            integral, num = self._integrate(inst, m, oracle, pred.accuracy, sigma)
+            integral, num = self._integrate(inst, m, oracle, pred.accuracy, sigma, progress, 0, m)
             quad = notes["quadrature_bound"]
             calls, kind = m, "certified"
         else:  # adaptive Gauss-Legendre: an estimate from two node counts
             m, calls, prev = 8, 0, None
             while True:
-                integral, num = self._integrate(inst, m, oracle, pred.accuracy, sigma)
+                integral, num = self._integrate(inst, m, oracle, pred.accuracy, sigma, progress, calls, None)
                 calls += m
                 if prev is not None:
                     quad = abs(integral - prev)

@@ -23,6 +23,8 @@ from sethlab.errors import InvalidInstance
 from sethlab.reductions.gauss_legendre import MAX_NODES, verified_rule
 
 RULES = ("gauss-legendre", "riemann")
+# Each node is a gradient call; a million of them is already days of work at n = 1024.
+MAX_RIEMANN = 1 << 20
 # The bounds are evaluated with logarithms, cos and exp of numbers below ~10^3: their computed
 # value is within 10^−12 of the formula's; this slack covers that (docs/quadrature.md).
 FORMULA_SLACK = 1e-9
@@ -44,16 +46,22 @@ class Rule:
         return len(self.nodes)
 
 
-def check_nodes(m) -> int:
-    """m as an int, or InvalidInstance; above MAX_NODES Gauss-Legendre is refused (its nodes are not verified)."""
+def check_nodes(m, name: str = "gauss-legendre") -> int:
+    """m as an int, or InvalidInstance: Gauss-Legendre up to MAX_NODES (its nodes are verified that far),
+    the Riemann rule up to MAX_RIEMANN points (each one an oracle call)."""
     if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
         raise InvalidInstance(f"nodes: must be a positive integer, got {m!r}")
+    limit = MAX_NODES if name == "gauss-legendre" else MAX_RIEMANN
+    if m > limit:
+        raise InvalidInstance(f"nodes: the {name} rule takes at most {limit} nodes (one oracle call each), got {m}")
     return int(m)
 
 
 def make_rule(name: str, m: int) -> Rule:
     """`m`-point Gauss-Legendre (verified nodes, `gauss_legendre`) or left Riemann rule on [0, 1]."""
-    m = check_nodes(m)
+    if name not in RULES:
+        raise InvalidInstance(f"rule: must be one of {', '.join(RULES)}, got {name!r}")
+    m = check_nodes(m, name)
     if name == "gauss-legendre":
         v = verified_rule(m)
         return Rule(name, v.nodes, v.weights, v.node_error, v.weight_error)

@@ -9,6 +9,7 @@ satisfies the formula. Built clause by clause over all ``2^{n1}`` rows at once.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from sethlab.cnf import as_cnf
 from sethlab.errors import InvalidInstance
 from sethlab.instances import OVInstance
+from sethlab.memory import require
 from sethlab.solvers.sat import assignment_values
 
 __all__ = ["SatToOVImage", "sat_to_ov", "half_vectors", "forward_witness", "backward_witness"]
@@ -57,11 +59,39 @@ def half_vectors(clauses, first_var: int, nvars: int) -> np.ndarray:
     return np.ascontiguousarray(out.T)
 
 
-def sat_to_ov(formula) -> SatToOVImage:
-    """Apply the reduction: a formula (CNF, clause list or DIMACS path) → ``SatToOVImage``."""
+def image_bytes(nvars: int, nclauses: int) -> float:
+    """Peak bytes of building the OV image of a formula with N variables and m clauses (inf past 2^62 rows).
+
+    Both finished sides (2^{⌈N/2⌉} and 2^{⌊N/2⌋} rows of m bytes) and, while a side is built, its
+    transposed copy, its row indices (8 bytes a row) and the bit columns of its variables.
+    """
+    n1 = (nvars + 1) // 2
+    if n1 > 62:
+        return math.inf
+    rows_a, rows_b = 2**n1, 2 ** (nvars - n1)
+    m = max(nclauses, 1)
+    return float((rows_a + rows_b) * m + rows_a * (m + 8 + n1))
+
+
+def describe_image(nvars: int, nclauses: int) -> str:
+    """'2^25 + 2^25 vectors of dimension 213' for the split of a formula with N variables."""
+    n1 = (nvars + 1) // 2
+    return f"2^{n1} + 2^{nvars - n1} vectors of dimension {nclauses}"
+
+
+def sat_to_ov(formula, memory_budget=None) -> SatToOVImage:
+    """Apply the reduction: a formula (CNF, clause list or DIMACS path) → ``SatToOVImage``.
+
+    The image is exponential in N: its size is planned from the formula first and refused, with
+    the sizes, beyond the memory budget (sethlab.memory).
+    """
     cnf = as_cnf(formula)
     n = cnf.nv
     n1 = (n + 1) // 2
+    require(image_bytes(n, len(cnf.clauses)),
+            f"the SAT -> OV image of a formula with N = {n} variables and m = {len(cnf.clauses)} clauses "
+            f"({describe_image(n, len(cnf.clauses))})", memory_budget,
+            hint="split-and-list is exponential in N: about 40 variables fit in a few GiB")
     clauses = tuple(tuple(c) for c in cnf.clauses)
     A = half_vectors(clauses, 1, n1)
     B = half_vectors(clauses, n1 + 1, n - n1)

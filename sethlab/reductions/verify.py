@@ -501,7 +501,8 @@ def verify_command(names=None, *, trials: int = 20, seed: int = 0, as_json: bool
     Reductions are checked in parallel on `workers` (sethlab.executors; default all local cores).
     """
     from sethlab.executors import get_executor
-    from sethlab.reductions.registry import get, names as all_names
+    from sethlab.reductions.registry import get
+    from sethlab.reductions.registry import names as all_names
 
     out = out or sys.stdout
     names = list(names) if names else all_names()

@@ -10,8 +10,7 @@ import numpy as np
 
 from sethlab.errors import InvalidInstance
 from sethlab.instances import HammingInstance, OVInstance
-from sethlab.solvers._blocks import (blocked_argmin, blocked_pairs_at_most, block_shape,
-                                     choose_method, hamming_kernel)
+from sethlab.solvers._blocks import block_shape, blocked_argmin, blocked_pairs_at_most, choose_method, hamming_kernel
 from sethlab.solvers.answer import Answer
 
 __all__ = ["closest_pair", "close_pairs", "promise_violation", "solve_hamming"]

@@ -6,8 +6,13 @@ import numpy as np
 
 from sethlab.errors import InvalidInstance
 from sethlab.instances import OVInstance
-from sethlab.solvers._blocks import (blocked_argmin, blocked_pairs_at_most, block_shape,
-                                     choose_method, inner_product_kernel)
+from sethlab.solvers._blocks import (
+    block_shape,
+    blocked_argmin,
+    blocked_pairs_at_most,
+    choose_method,
+    inner_product_kernel,
+)
 from sethlab.solvers.answer import Answer
 
 __all__ = ["solve_ov", "orthogonal_pairs", "as_ov"]

@@ -11,22 +11,43 @@ from pysat.solvers import Solver, SolverNames
 
 from sethlab.cnf import as_cnf
 from sethlab.errors import InvalidInstance
+from sethlab.memory import require
 from sethlab.solvers.answer import Answer
 
-__all__ = ["solve_sat", "solve_sat_bruteforce", "satisfies", "BRUTEFORCE_MAX_VARS"]
+__all__ = ["solve_sat", "solve_sat_bruteforce", "satisfies", "solver_bytes", "BRUTEFORCE_MAX_VARS"]
 
 BRUTEFORCE_MAX_VARS = 24
+# What a python-sat solver and sethlab's answer take, per variable and per literal (measured for
+# cadical195: 210 bytes per variable index up to the largest one used, 39 per literal; the witness
+# is a tuple of N Python ints), with room to spare.
+SOLVER_BYTES_PER_VARIABLE = 256
+SOLVER_BYTES_PER_LITERAL = 64
+WITNESS_BYTES_PER_VARIABLE = 40
+
+
+def solver_bytes(cnf) -> int:
+    """What solving `cnf` (a normalized CNF) allocates: the solver's per-variable and per-literal tables and the witness."""
+    largest = max((abs(l) for c in cnf.clauses for l in c), default=0)
+    literals = sum(map(len, cnf.clauses))
+    return (SOLVER_BYTES_PER_VARIABLE * largest + SOLVER_BYTES_PER_LITERAL * literals
+            + WITNESS_BYTES_PER_VARIABLE * cnf.nv)
 
 
 def _known_solvers() -> list[str]:
     return sorted(k for k in vars(SolverNames) if not k.startswith("_"))
 
 
-def solve_sat(formula, solver: str = "cadical195") -> Answer:
-    """Decide a formula with a python-sat solver (used as a context manager)."""
+def solve_sat(formula, solver: str = "cadical195", memory_budget=None) -> Answer:
+    """Decide a formula with a python-sat solver (used as a context manager).
+
+    What the solver and the witness will take is planned first and refused beyond the memory
+    budget (a declared variable count of 10^9 would otherwise abort inside the solver).
+    """
     cnf = as_cnf(formula)
     if solver not in _known_solvers():
         raise InvalidInstance(f"solver: unknown python-sat solver {solver!r}; choose from {', '.join(_known_solvers())}")
+    require(solver_bytes(cnf), f"solving a formula with {cnf.nv} variables and {len(cnf.clauses)} clauses "
+                               f"(the solver's tables and a witness of {cnf.nv} literals)", memory_budget)
     # trivial formulas are answered here: some bundled solvers crash on them (maplesat
     # segfaults on a formula without clauses in python-sat 1.9.dev24)
     if any(len(c) == 0 for c in cnf.clauses):

@@ -115,7 +115,7 @@ def test_rows_of_p_sum_to_zero(seed):
     rng = np.random.default_rng(seed)
     inst = random_gradient_instance(rng, 23, 17, 4, 3, scale=2.0)
     rows = []
-    for lo, hi, p, _ in gradient_blocks(inst, get_ops("numpy"), block_size=5):
+    for lo, hi, p, _ in gradient_blocks(inst, get_ops("numpy"), 5):
         rows.append(np.array(p))
         s = np.abs(p.sum(axis=1))
         assert (s <= 1e-13 * np.abs(p).sum(axis=1) + 1e-300).all()

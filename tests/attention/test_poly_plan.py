@@ -9,7 +9,7 @@ import pytest
 import sethlab
 import sethlab.attention as sa
 from sethlab.attention import exp_poly, poly, poly_bounds, rounding
-from sethlab.attention.memory import ENV_VAR, MemoryBudgetExceeded, parse_budget
+from sethlab.memory import ENV_VAR, MemoryBudgetExceeded, parse_budget
 from sethlab.attention.ops import get_ops
 from sethlab.attention.poly_bounds import CertificationError
 
@@ -134,20 +134,26 @@ def test_environment_variable_sets_the_budget(monkeypatch):
     assert sa.plan(inst, eps=1e-6).memory_budget == 2048
     with pytest.raises(MemoryBudgetExceeded, match="SETHLAB_MEMORY_BUDGET"):
         sa.attention(inst, method="poly", eps=1e-6)
-    monkeypatch.setenv(ENV_VAR, "0.25")
+    monkeypatch.setenv(ENV_VAR, "25%")
     assert sa.attention(inst, method="poly", eps=1e-6).rank > 1
 
 
-@pytest.mark.parametrize("value", ["lots", -5, 0, True, float("nan"), "0"])
+@pytest.mark.parametrize("value", ["lots", -5, 0, True, float("nan"), "0", 0.25, "0.25B", "1e9", "120%",
+                                   "0%", "8 G B", "-1G", "1_000", "１G", 2e9])
 def test_bad_budgets_are_refused(value):
     with pytest.raises(sethlab.InvalidInstance, match="memory_budget"):
         parse_budget(value)
 
 
 def test_budget_units():
-    assert parse_budget("512M") == 512 << 20
+    assert parse_budget("512M") == parse_budget("512MiB") == parse_budget("512mb") == 512 << 20
     assert parse_budget("1.5GiB") == 3 << 29
-    assert parse_budget(123456) == 123456
+    assert parse_budget(123456) == parse_budget("123456") == 123456
+    # one meaning each: "1", "1B" and "2B" are bytes; "all memory" is written "100%"
+    assert parse_budget("1") == parse_budget("1B") == 1 and parse_budget("2B") == 2
+    from sethlab.memory import available_bytes
+
+    assert abs(parse_budget("100%") - available_bytes()) < 0.05 * available_bytes()
 
 
 def test_plan_rejects_other_methods(worked):

@@ -78,8 +78,10 @@ def test_rule_integrates_polynomials_of_degree_two_m_minus_one(m):
 
 
 def test_node_counts_past_the_verified_range_are_refused():
-    with pytest.raises(sethlab.CertificationError, match="at most"):
+    with pytest.raises(sethlab.InvalidInstance, match="at most"):
         make_rule("gauss-legendre", MAX_NODES + 1)
+    with pytest.raises(sethlab.CertificationError, match="at most"):
+        verified_rule(MAX_NODES + 1)
     with pytest.raises(sethlab.InvalidInstance):
         make_rule("gauss-legendre", 0)
 

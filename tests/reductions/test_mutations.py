@@ -11,7 +11,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from hypothesis import strategies as st
 
 from sethlab.attention import AttentionInstance
 from sethlab.cnf import as_cnf
