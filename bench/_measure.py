@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 # one way to measure a rate: the package's helpers (also used by `sethlab bench`)
-from sethlab.benchmarks import best_time, floor_seconds, machine, numpy_rates, torch_rates  # noqa: F401
+from sethlab.app.benchmarks import best_time, floor_seconds, machine, numpy_rates, torch_rates  # noqa: F401
 
 
 def rss_bytes(field: str = "VmRSS") -> int:

@@ -36,7 +36,7 @@ GiB = 1 << 30
 
 def make_instance(n: int, d: int, seed: int = 0):
     """A random instance with scores of order 1 (the one `sethlab bench` measures too)."""
-    from sethlab.benchmarks import gaussian_gradient_instance
+    from sethlab.app.benchmarks import gaussian_gradient_instance
 
     return gaussian_gradient_instance(n, d, seed)
 

@@ -19,7 +19,7 @@ from sethlab.cpus import usable_cpus  # noqa: E402
 
 
 def main(argv=None):
-    from sethlab.reductions.verify import verify_command
+    from sethlab.app.verify import verify_command
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=150, help="per reduction; small sweeps are dominated by process start-up")

@@ -23,7 +23,7 @@ import sys
 
 import numpy as np
 
-from sethlab.experiments import poly_against_exact, rank_phase_transition
+from sethlab.app.experiments import poly_against_exact, rank_phase_transition
 
 
 def main(argv=None) -> int:
@@ -53,7 +53,7 @@ def main(argv=None) -> int:
               f"(rank {r['rank']}), error {r['measured_error']:.1e} <= certified {r['error_bound']:.1e}")
 
     if args.plot:
-        from sethlab import plots
+        from sethlab.app import plots
 
         why = plots.unavailable()
         if why:

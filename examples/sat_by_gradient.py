@@ -22,7 +22,7 @@ import argparse
 import sys
 
 import sethlab
-from sethlab.experiments import frobenius_image
+from sethlab.app.experiments import frobenius_image
 from sethlab.generators import pigeonhole, random_kcnf
 from sethlab.reductions.attention_to_gradient import AttentionToGradient, f_at_zero
 

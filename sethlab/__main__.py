@@ -2,6 +2,6 @@
 
 import sys
 
-from sethlab.cli import main
+from sethlab.app.cli import main
 
 sys.exit(main())

@@ -35,6 +35,7 @@ from sethlab._fs import atomic_write
 from sethlab.cnf import as_cnf, dimacs_string, parse_dimacs
 from sethlab.errors import InvalidInstance, SethlabWarning
 from sethlab.instances import HammingInstance, OVInstance
+from sethlab.jsonable import jsonable
 from sethlab.memory import require
 
 __all__ = ["save", "load", "register", "Record", "FORMAT", "FORMAT_VERSION"]
@@ -103,18 +104,9 @@ def _canonical_json(obj) -> bytes:
 
 
 def _jsonable(value, name: str):
-    def default(o):
-        if isinstance(o, np.integer):
-            return int(o)
-        if isinstance(o, np.floating):
-            return float(o)
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-        if isinstance(o, (tuple, set, frozenset)):
-            return list(o)
-        raise TypeError(type(o).__name__)
+    """Metadata as strict JSON data (the one rule of `sethlab.jsonable`); anything else is refused."""
     try:
-        return json.loads(json.dumps(value, default=default, allow_nan=False, sort_keys=True))
+        return jsonable(value, strict=True)
     except (TypeError, ValueError) as e:
         raise InvalidInstance(f"{name}: not JSON-serializable ({e})") from None
 

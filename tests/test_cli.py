@@ -369,7 +369,7 @@ class _Stream:
 def test_progress_bar_draws_on_a_terminal_only():
     import time
 
-    from sethlab.progress import Progress
+    from sethlab.app.progress import Progress
 
     for tty in (True, False):
         stream = _Stream(tty)

@@ -5,10 +5,10 @@ import sys
 
 import pytest
 
-import sethlab.demo as demo
-from sethlab import experiments
+import sethlab.app.demo as demo
+from sethlab.app import experiments
 from sethlab.errors import InvalidInstance
-from sethlab.plots import unavailable as plots_unavailable
+from sethlab.app.plots import unavailable as plots_unavailable
 
 PNG = b"\x89PNG\r\n\x1a\n"
 PLOTS = ("phase_transition.png", "poly_vs_exact.png", "quadrature.png")

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from sethlab import io
-from sethlab.plots import unavailable as plots_unavailable
+from sethlab.app.plots import unavailable as plots_unavailable
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 

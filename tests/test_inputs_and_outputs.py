@@ -245,7 +245,7 @@ def test_sigterm_during_the_demo_leaves_nothing_behind(tmp_path):
 
 def test_an_interrupted_write_leaves_no_temporary_file(tmp_path):
     from sethlab._fs import atomic_write
-    from sethlab.cli import Terminated
+    from sethlab.app.cli import Terminated
 
     def write_then_die(f):
         f.write(b"half")
@@ -266,7 +266,7 @@ def test_two_demos_in_one_folder_both_finish(tmp_path):
 
 
 def test_a_taken_final_name_gets_the_next_suffix(tmp_path):
-    from sethlab.report import _publish
+    from sethlab.app.report import _publish
 
     (tmp_path / "rep").mkdir()
     (tmp_path / "rep" / "other.md").write_text("the other run's report")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from functools import partial
 import numpy as np
 
 from sethlab.errors import InvalidInstance
+from sethlab.jsonable import jsonable
 from sethlab.reductions.base import Image, Reduction
 
 CHECKS = ("source", "promise", "well-formed", "sizes", "overhead", "entry-bound", "yes-to-yes", "no-to-no", "range",
@@ -86,22 +86,7 @@ class Row:
     def to_dict(self) -> dict:
         out = {k: v for k, v in self.__dict__.items() if k != "instance"}
         out["ok"] = self.ok
-        return _jsonable(out)
-
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        return x if math.isfinite(x) else str(x)
-    if isinstance(x, (bool, int, str)) or x is None:
-        return x
-    return repr(x)
+        return jsonable(out)
 
 
 def describe(x) -> dict:
@@ -357,8 +342,8 @@ class Report:
     def to_dict(self) -> dict:
         ce = None
         if self.counterexample is not None:
-            ce = {**self.counterexample.to_dict(), "instance": _jsonable(describe(self.counterexample.instance))}
-        return _jsonable({
+            ce = {**self.counterexample.to_dict(), "instance": jsonable(describe(self.counterexample.instance))}
+        return jsonable({
             "reduction": self.reduction, "ok": self.ok, "problem": self.problem, "instances": len(self.rows),
             "checked": len(self.checked), "conclusive": len(self.conclusive), "min_conclusive": self.min_conclusive,
             "seed": self.seed,
@@ -388,7 +373,7 @@ class Report:
             lines += [f"    {m}" for m in ce.messages]
             if ce.traceback:
                 lines.append("    " + ce.traceback.strip().replace("\n", "\n    "))
-            lines.append(f"    instance: {json.dumps(_jsonable(describe(ce.instance)))[:2000]}")
+            lines.append(f"    instance: {json.dumps(jsonable(describe(ce.instance)))[:2000]}")
         return "\n".join(lines)
 
 
@@ -487,37 +472,3 @@ def check(reduction, instances=None, *, trials: int = 20, seed: int = 0, workers
 def _check_indexed(reduction, oracle, options, pair):
     index, x = pair
     return check_one(reduction, x, index, oracle, options)
-
-
-def _check_named(args):
-    name, trials, seed = args
-    return check(name, trials=trials, seed=seed)
-
-
-def verify_command(names=None, *, trials: int = 20, seed: int = 0, as_json: bool = False, workers=None,
-                   out=None) -> int:
-    """`sethlab verify`: check the named reductions (all registered ones for None); 0 if all pass, 1 otherwise.
-
-    Reductions are checked in parallel on `workers` (sethlab.executors; default all local cores).
-    """
-    from sethlab.executors import get_executor
-    from sethlab.reductions.registry import get
-    from sethlab.reductions.registry import names as all_names
-
-    out = out or sys.stdout
-    names = list(names) if names else all_names()
-    for n in names:
-        get(n)  # unknown names fail before any work
-    executor = get_executor(workers if workers is not None else (None if len(names) > 1 else 1))
-    t0 = time.perf_counter()
-    reports = executor.map(_check_named, [(n, trials, seed) for n in names])
-    total = time.perf_counter() - t0
-    ok = all(r.ok for r in reports)
-    if as_json:
-        print(json.dumps({"ok": ok, "seconds": total, "reports": [r.to_dict() for r in reports]}), file=out)
-    else:
-        for r in reports:
-            print(r.summary(), file=out)
-        print(f"{sum(r.ok for r in reports)} of {len(reports)} reductions passed every check "
-              f"({total:.1f} s, {getattr(executor, 'workers', None) or 'remote'} workers)", file=out)
-    return 0 if ok else 1

@@ -9,7 +9,8 @@ import sethlab
 from sethlab.executors import get_executor
 from sethlab.generators.ov import no_pair_ov, planted_ov
 from sethlab.reductions import get, names, path
-from sethlab.reductions.verify import CHECKS, check, verify_command
+from sethlab.app.verify import verify_command
+from sethlab.reductions.verify import CHECKS, check
 from sethlab.testing import assert_reduction, ov_instances
 
 

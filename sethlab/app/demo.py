@@ -28,11 +28,12 @@ import numpy as np
 
 import sethlab
 import sethlab.attention as sa
-from sethlab import experiments, plots
-from sethlab.benchmarks import have_torch, machine
+from sethlab.app import experiments, plots
+from sethlab.app.benchmarks import have_torch, machine
 from sethlab.errors import InvalidInstance
-from sethlab.progress import Progress
-from sethlab.report import output_folder, write_json, write_markdown
+from sethlab.jsonable import jsonable
+from sethlab.app.progress import Progress
+from sethlab.app.report import output_folder, write_json, write_markdown
 
 STEPS = ("exact engine", "SAT by gradient calls", "quadrature", "poly vs exact", "rank phase transition", "report")
 
@@ -253,9 +254,9 @@ def run_demo(out: str | None = None, n: int = 2048, d: int = 16, seed: int = 0, 
 def _print_summary(results: dict, folder: str, as_json: bool, stream) -> None:
     checks = results["checks"]
     if as_json:
-        print(json.dumps({"passed": results["passed"], "checks": checks, "folder": folder,
+        print(json.dumps(jsonable({"passed": results["passed"], "checks": checks, "folder": folder,
                           "report": os.path.join(folder, "report.md"), "plots": results["plots"],
-                          "plots_missing": results["plots_missing"], "seconds": results["seconds"]}, indent=2),
+                          "plots_missing": results["plots_missing"], "seconds": results["seconds"]}), indent=2),
               file=stream)
         return
     print("sethlab demo: SAT -> OV -> attention -> gradient, decided and checked; poly next to exact", file=stream)

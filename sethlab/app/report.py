@@ -3,7 +3,7 @@
 `output_folder` builds the report in a hidden temporary folder beside the
 destination and renames it into place only when everything is written, so a
 failure never leaves a half-written report. `write_markdown` turns the
-measurements of `sethlab.experiments` into report.md; the raw figures go to
+measurements of `sethlab.app.experiments` into report.md; the raw figures go to
 results.json beside it.
 """
 
@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 
 from sethlab.errors import InvalidInstance
+from sethlab.jsonable import jsonable
 
 
 @dataclass
@@ -90,16 +91,9 @@ def _umask() -> int:
 
 
 def write_json(path: str, payload) -> None:
-    """JSON with numpy scalars turned into plain numbers."""
-    def default(o):
-        if hasattr(o, "item"):
-            return o.item()
-        if hasattr(o, "tolist"):
-            return o.tolist()
-        return str(o)
-
+    """results.json: strict JSON by the one rule of `sethlab.jsonable`."""
     with open(path, "w") as fh:
-        json.dump(payload, fh, indent=2, default=default)
+        json.dump(jsonable(payload), fh, indent=2, allow_nan=False)
 
 
 def _table(header: list[str], rows: list[list]) -> list[str]:

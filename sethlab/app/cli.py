@@ -27,7 +27,8 @@ import warnings
 
 import sethlab
 from sethlab.errors import InvalidInstance, SethlabWarning
-from sethlab.progress import Progress
+from sethlab.jsonable import jsonable
+from sethlab.app.progress import Progress
 
 
 class _Parser(argparse.ArgumentParser):
@@ -77,24 +78,7 @@ def _probability(text: str) -> float:
 
 
 def _emit(payload: dict) -> None:
-    print(json.dumps(_plain(payload), indent=2))
-
-
-def _plain(x):
-    """JSON-safe copy: numpy scalars to numbers, tuples to lists, non-finite floats to strings."""
-    if isinstance(x, dict):
-        return {str(k): _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    if hasattr(x, "item") and not hasattr(x, "__len__"):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return str(x)
-    if x is None or isinstance(x, (bool, int, float, str)):
-        return x
-    if hasattr(x, "tolist"):
-        return _plain(x.tolist())
-    return str(x)
+    print(json.dumps(jsonable(payload), indent=2))
 
 
 def _load(path: str):
@@ -117,7 +101,7 @@ def _fmt_sizes(sizes: dict) -> str:
 
 
 def _cmd_demo(args) -> int:
-    from sethlab.demo import run_demo
+    from sethlab.app.demo import run_demo
 
     return run_demo(out=args.out, n=args.n, d=args.d, seed=args.seed, quick=args.quick, as_json=args.json,
                     stream=sys.stdout)
@@ -216,7 +200,7 @@ def _cmd_reduce(args) -> int:
     pred = image.prediction
     params = {"source": os.path.basename(args.file), "source_problem": record.problem,
               "source_sha256": record.sha256, "source_params": record.params, "reduction": reduction.name,
-              "prediction": _plain(pred.to_dict())}
+              "prediction": jsonable(pred.to_dict())}
     out = args.output or _default_image_path(args.file, args.to)
     io.save(out, image.target, params=params, seed=record.seed, provenance=provenance)
     sizes = _sizes(args.to, image.target)
@@ -302,7 +286,7 @@ def _cmd_solve(args) -> int:
 
 
 def _cmd_verify(args) -> int:
-    from sethlab.reductions.verify import verify_command
+    from sethlab.app.verify import verify_command
 
     if not args.names and not args.all:
         raise InvalidInstance("verify: name one or more reductions, or --all (see `sethlab graph`)")
@@ -406,7 +390,7 @@ def _cmd_graph(args) -> int:
 
 
 def _cmd_bench(args) -> int:
-    from sethlab.benchmarks import BENCH_STEPS, run_bench
+    from sethlab.app.benchmarks import BENCH_STEPS, run_bench
 
     with Progress("sethlab bench", total=BENCH_STEPS) as bar:
         record = run_bench(quick=args.quick, progress=bar)

@@ -9,7 +9,7 @@ share one implementation:
 - `quadrature_sweep`: error of f(1) against oracle calls for the paper's
   Riemann rule and Gauss-Legendre, next to each rule's stated bound (MATH.md 6);
 - `poly_against_exact`: the polynomial method next to exact on a bounded
-  instance, for several n (MATH.md 3, through `sethlab.benchmarks`);
+  instance, for several n (MATH.md 3, through `sethlab.app.benchmarks`);
 - `rank_phase_transition`: the certified rank C(d+g, g) the polynomial method
   needs as B grows past √ln n, with d = log₂ n and ε = 1/n (MATH.md 3.2).
 """
@@ -70,8 +70,8 @@ def quadrature_sweep(image, gl_nodes=(2, 4, 8, 16, 32, 64, 128), riemann_points=
 
 
 def poly_against_exact(sizes=(512, 1024, 2048, 4096), d: int = 4, eps: float = 1e-6) -> list[dict]:
-    """Poly and exact on the bounded instance of `sethlab.benchmarks` (entries in [−1, 1]), forward and gradient."""
-    from sethlab.benchmarks import poly_vs_exact
+    """Poly and exact on the bounded instance of `sethlab.app.benchmarks` (entries in [−1, 1]), forward and gradient."""
+    from sethlab.app.benchmarks import poly_vs_exact
 
     rows = []
     for n in sizes:

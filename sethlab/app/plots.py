@@ -1,6 +1,6 @@
 """PNG plots of the demo's measurements, drawn with matplotlib's Agg backend (optional extra `sethlab[plot]`).
 
-Each function takes the plain data of `sethlab.experiments` and a path, and
+Each function takes the plain data of `sethlab.app.experiments` and a path, and
 writes one figure. `unavailable()` says why plots cannot be drawn here (None
 when they can), so the report can state it instead of failing.
 """
