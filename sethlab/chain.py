@@ -55,7 +55,7 @@ def plan(cnf, via: str = "attention-gradient", dtype=None, memory_budget=None) -
     from sethlab.attention.ops import dtype_name
     from sethlab.reductions.ov_to_attention import default_beta
     from sethlab.reductions.quadrature import certified_nodes
-    from sethlab.reductions.sat_to_ov import describe_image, image_bytes
+    from sethlab.reductions import _split_and_list as sl
     from sethlab.solvers.sat import solver_bytes
 
     if via not in VIA:
@@ -65,9 +65,9 @@ def plan(cnf, via: str = "attention-gradient", dtype=None, memory_budget=None) -
     n1 = (N + 1) // 2
     nA, nB = (2**n1, 2 ** (N - n1)) if n1 <= 62 else (math.inf, math.inf)
     d = max(m, 1)
-    stages = {"sat-solver": solver_bytes(cnf), "sat-to-ov": image_bytes(N, m)}
+    stages = {"sat-solver": solver_bytes(cnf), "sat-to-ov": sl.image_bytes(N, m, 2)}
     ov = (nA + nB) * m
-    out = {"N": N, "m": m, "nA": nA, "nB": nB, "d": d, "ov": describe_image(N, m), "calls": 0,
+    out = {"N": N, "m": m, "nA": nA, "nB": nB, "d": d, "ov": sl.describe(N, m, 2), "calls": 0,
            "flops_per_call": 0.0}
     if via == "ov":
         stages["ov-solver"] = ov + 4 * (nA + nB) * d + 4 * 1024 * 1024
@@ -104,7 +104,7 @@ def decide(cnf, via: str = "attention-gradient", method: str = "exact", backend:
     from sethlab.memory import format_bytes, require
     from sethlab.reductions.attention_to_gradient import AttentionToGradient, make_oracle
     from sethlab.reductions.ov_to_attention import OVToAttention
-    from sethlab.reductions.sat_to_ov import sat_to_ov
+    from sethlab.reductions.sat_to_ov import SatToOV
     from sethlab.solvers import solve_ov, solve_sat
 
     if via not in VIA:
@@ -127,8 +127,7 @@ def decide(cnf, via: str = "attention-gradient", method: str = "exact", backend:
 
     report("sat-to-ov", 0, None)
     t0 = time.perf_counter()
-    ov_image = sat_to_ov(formula, memory_budget=memory_budget)
-    ov = ov_image.instance
+    ov = SatToOV().apply(formula, memory_budget=memory_budget).target
     stages.append({"stage": "sat-to-ov", "sizes": {"nA": ov.nA, "nB": ov.nB, "d": ov.d}, "B": 1.0,
                    "seconds": time.perf_counter() - t0})
     if via == "ov":

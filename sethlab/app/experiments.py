@@ -35,9 +35,9 @@ def decide_formula(cnf, label: str = "", **options) -> dict:
 def frobenius_image(cnf):
     """The forward image of a formula that the gradient route decides: SAT → OV → attention by ‖T‖_F² (MATH.md 5.1)."""
     from sethlab.reductions.ov_to_attention import OVToAttention
-    from sethlab.reductions.sat_to_ov import sat_to_ov
+    from sethlab.reductions.sat_to_ov import SatToOV
 
-    return OVToAttention(quantity="frobenius").apply(sat_to_ov(cnf).instance)
+    return OVToAttention(quantity="frobenius").apply(SatToOV().apply(cnf).target)
 
 
 def quadrature_sweep(image, gl_nodes=(2, 4, 8, 16, 32, 64, 128), riemann_points=(1, 4, 16, 64, 256)) -> dict:

@@ -27,6 +27,12 @@ def default_beta(d0: int, n: int, t: int, gap: float, delta: float = 1.0) -> flo
     return 2 * (1 + delta) * d0 * math.log(max(n, 2)) / (gap * t)
 
 
+def _equal_weight(M: np.ndarray) -> np.ndarray:
+    """a ↦ [a, 1 − a] as float64: every vector gets weight d0 and ⟨a', b'⟩ = d0 − dist(a, b) (docs/reductions.md §4.2)."""
+    M = np.asarray(M, dtype=np.float64)
+    return np.hstack([M, 1 - M])
+
+
 def _logaddexp(a: float, b: float) -> float:
     """log(e^a + e^b) without overflow."""
     hi, lo = max(a, b), min(a, b)
@@ -106,10 +112,8 @@ class HammingToAttention(Reduction):
         beta = self.beta if self.beta is not None else default_beta(d0, n, t, x.gap, self.delta)
         kappa = beta / (2 * d0)
         root = math.sqrt(beta)
-        A = x.A.astype(np.float64)
-        B = x.B.astype(np.float64)
-        Q = root * np.hstack([A, 1 - A])
-        keys = root * np.hstack([B, 1 - B])
+        Q = root * _equal_weight(x.A)
+        keys = root * _equal_weight(x.B)
         log_near = kappa * (d0 - t + 1)  # a near row has a pair at distance <= t − 1
         log_far = math.log(x.nB) + kappa * (d0 - far)  # a far row: nB pairs at distance >= far
         e, k = self._anchor_plan(log_near, log_far, kappa, d0, n, x.nA)

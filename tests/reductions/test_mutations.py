@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 
 from sethlab.attention import AttentionInstance
-from sethlab.cnf import as_cnf
 from sethlab.instances import HammingInstance, OVInstance
 from sethlab.reductions.attention_to_gradient import AttentionToGradient
 from sethlab.reductions.base import Image
 from sethlab.reductions.hamming_to_attention import HammingToAttention
 from sethlab.reductions.ov_to_attention import OVToAttention
-from sethlab.reductions.ov_to_hamming import OVToHamming, OVToHammingImage, gadget_a
-from sethlab.reductions.sat_to_ov import SatToOV, SatToOVImage, half_vectors
+from sethlab.reductions import _split_and_list as sl
+from sethlab.reductions.ov_to_hamming import OVToHamming, _gadget_a
+from sethlab.reductions.sat_to_ov import SatToOV
 from sethlab.reductions.verify import check
 from sethlab.testing import attention_images, cnfs
 
@@ -31,14 +31,12 @@ class SplitOffByOne(SatToOV):
     name = "mutant-split-off-by-one"
 
     def apply(self, x):
-        cnf = as_cnf(x)
-        n, n1 = cnf.nv, (cnf.nv + 1) // 2
-        clauses = tuple(tuple(c) for c in cnf.clauses)
-        A = half_vectors(clauses, 1, n1)
-        B = half_vectors(clauses, n1 + 2, n - n1)
-        split = SatToOVImage(OVInstance(A, B), n, n1, clauses)
         image = super().apply(x)
-        return Image(split.instance, image.prediction, image.source_sizes, {"split": split})
+        n, clauses = image.meta["nvars"], image.meta["clauses"]
+        n1 = (n + 1) // 2
+        A = sl.part_vectors(clauses, 1, n1)
+        B = sl.part_vectors(clauses, n1 + 2, n - n1)
+        return Image(OVInstance(A, B), image.prediction, image.source_sizes, image.meta)
 
 
 class FlippedLiterals(SatToOV):
@@ -48,10 +46,9 @@ class FlippedLiterals(SatToOV):
 
     def apply(self, x):
         image = super().apply(x)
-        split = image.meta["split"]
-        clauses = tuple(tuple(-l for l in c) for c in split.clauses)
-        A = half_vectors(clauses, 1, split.left_vars)
-        B = half_vectors(clauses, split.left_vars + 1, split.right_vars)
+        n = image.meta["nvars"]
+        clauses = tuple(tuple(-l for l in c) for c in image.meta["clauses"])
+        A, B = (sl.part_vectors(clauses, first, count) for first, count in sl.parts(n, 2))
         return Image(OVInstance(A, B), image.prediction, image.source_sizes, image.meta)
 
 
@@ -62,11 +59,11 @@ class WrongGadgetBit(OVToHamming):
 
     def apply(self, x):
         image = super().apply(x)
-        ov = image.meta["gadget"].source
+        ov = image.meta["source"]
         B = np.stack([1 - ov.B, np.zeros_like(ov.B), ov.B], axis=2).reshape(ov.nB, 3 * ov.d)
         h = image.target
-        inst = HammingInstance(gadget_a(ov.A), B, h.t, h.gap)
-        return Image(inst, image.prediction, image.source_sizes, {"gadget": OVToHammingImage(inst, ov)})
+        inst = HammingInstance(_gadget_a(ov.A), B, h.t, h.gap)
+        return Image(inst, image.prediction, image.source_sizes, image.meta)
 
 
 class BetaTooSmall(OVToAttention):

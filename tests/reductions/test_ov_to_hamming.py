@@ -8,8 +8,22 @@ from hypothesis.extra.numpy import arrays
 
 from sethlab import InvalidInstance
 from sethlab.instances import OVInstance
-from sethlab.reductions.ov_to_hamming import (backward_witness, equal_weight, forward_witness, gadget_a,
-                                              gadget_b, ov_to_hamming)
+from sethlab.reductions.hamming_to_attention import _equal_weight as equal_weight
+from sethlab.reductions.ov_to_hamming import OVToHamming, _gadget_a as gadget_a, _gadget_b as gadget_b
+
+RED = OVToHamming()
+
+
+def ov_to_hamming(A, B=None):
+    return RED.apply(A if B is None else OVInstance(A, B))
+
+
+def forward_witness(image, pair):
+    return RED.forward_witness(image, pair)
+
+
+def backward_witness(image, pair):
+    return RED.backward_witness(image, pair)
 from sethlab.solvers import closest_pair, solve_hamming, solve_ov
 
 
@@ -29,11 +43,11 @@ def test_gadget_distance_identity_and_answers(AB):
     A, B = AB
     d0 = A.shape[1]
     image = ov_to_hamming(A, B)
-    H = image.instance
+    H = image.target
     assert H.d == 3 * d0 and (H.nA, H.nB) == (A.shape[0], B.shape[0])
     inner = A.astype(np.int64) @ B.astype(np.int64).T
     assert (dist(H.A, H.B) == d0 + 2 * inner).all()          # dist = d0 + 2<a, b>
-    assert (H.t, H.far, image.threshold) == (d0 + 1, d0 + 2, d0)
+    assert (H.t, H.far) == (d0 + 1, d0 + 2)
     ov = solve_ov(A, B)
     ham = solve_hamming(H, strict=True)                      # the promise always holds
     assert ham.yes == ov.yes
@@ -51,7 +65,7 @@ def test_gadget_coordinates():
 def test_witness_maps_refuse_non_witnesses():
     inst = OVInstance([[1, 0], [0, 1]], [[1, 0]])
     image = ov_to_hamming(inst)
-    assert image.source is inst
+    assert image.meta["source"] is inst
     assert forward_witness(image, (1, 0)) == (1, 0)
     assert backward_witness(image, (1, 0)) == (1, 0)
     with pytest.raises(InvalidInstance, match="not orthogonal"):
@@ -72,20 +86,17 @@ def test_equal_weight_padding_identity(AB):
     assert (Ap.astype(np.int64) @ Bp.astype(np.int64).T == d0 - dist(A, B)).all()
 
 
-def test_equal_weight_validates():
-    with pytest.raises(InvalidInstance, match="M: entries must be 0 or 1"):
-        equal_weight([[2]])
-
-
 def test_chain_sat_to_hamming_keeps_the_answer():
-    from sethlab.reductions.sat_to_ov import backward_witness as sat_back, sat_to_ov
+    from sethlab.reductions.sat_to_ov import SatToOV
+
+    sat = SatToOV()
     from sethlab.solvers import satisfies, solve_sat
     clauses = [[1, -2, 3], [-1, 2], [2, 3, -4], [-3, 4], [-2, -4]]
-    image = sat_to_ov(clauses)
-    ham = ov_to_hamming(image.instance)
-    ans = solve_hamming(ham.instance)
+    image = sat.apply(clauses)
+    ham = ov_to_hamming(image.target)
+    ans = solve_hamming(ham.target)
     assert ans.yes and solve_sat(clauses).yes
-    assert satisfies(clauses, sat_back(image, backward_witness(ham, ans.witness)))
-    unsat = sat_to_ov(clauses + [[2], [4]])
-    assert not solve_hamming(ov_to_hamming(unsat.instance).instance).yes
+    assert satisfies(clauses, sat.backward_witness(image, backward_witness(ham, ans.witness)))
+    unsat = sat.apply(clauses + [[2], [4]])
+    assert not solve_hamming(ov_to_hamming(unsat.target).target).yes
     assert not solve_sat(clauses + [[2], [4]]).yes
