@@ -34,11 +34,10 @@ from pysat.formula import CNF
 from sethlab._fs import atomic_write
 from sethlab.cnf import as_cnf, dimacs_string, parse_dimacs
 from sethlab.errors import InvalidInstance, SethlabWarning
-from sethlab.instances import HammingInstance, OVInstance
 from sethlab.jsonable import jsonable
 from sethlab.memory import require
 
-__all__ = ["save", "load", "register", "Record", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["save", "load", "Record", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "sethlab-instance"
 FORMAT_VERSION = 1
@@ -51,7 +50,7 @@ META_LIMIT = 1 << 20
 
 @dataclass(frozen=True)
 class Kind:
-    """How a problem's instances are stored: the class, its array fields and scalar fields."""
+    """How a problem's instances are stored: the class, its array fields and scalar fields (from its record)."""
 
     problem: str
     cls: type
@@ -59,31 +58,12 @@ class Kind:
     scalars: tuple[str, ...] = ()
 
 
-_REGISTRY: dict[str, Kind] = {}
-_builtins_loaded = False
-
-
-def register(problem: str, cls: type, arrays, scalars=()) -> None:
-    """Make instances of ``cls`` saveable under ``problem`` (arrays become ``.npy`` entries;
-    scalars go into the metadata). ``cls(**arrays, **scalars)`` must rebuild the instance."""
-    _REGISTRY[problem] = Kind(problem, cls, tuple(arrays), tuple(scalars))
-
-
 def _registry() -> dict[str, Kind]:
-    global _builtins_loaded
-    if not _builtins_loaded:
-        _builtins_loaded = True
-        _REGISTRY.setdefault("ov", Kind("ov", OVInstance, ("A", "B")))
-        _REGISTRY.setdefault("hamming-close-pair", Kind("hamming-close-pair", HammingInstance, ("A", "B"), ("t", "gap")))
-        try:  # the attention package may be absent or partial; registered lazily to keep imports light
-            from sethlab.attention.instances import AttentionInstance, GradientInstance
-        except ImportError:
-            pass
-        else:
-            _REGISTRY.setdefault("attention", Kind("attention", AttentionInstance, ("Q", "K", "V")))
-            _REGISTRY.setdefault("attention-gradient", Kind(
-                "attention-gradient", GradientInstance, ("A1", "A2", "A3", "E", "X", "Y")))
-    return _REGISTRY
+    """The .npz formats of every registered problem (sethlab.reductions.problems: `Problem.file`)."""
+    from sethlab.reductions.problems import problems
+
+    return {p.name: Kind(p.name, p.instance_type, p.file.arrays, p.file.scalars)
+            for p in problems().values() if p.file.kind == "npz"}
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,8 +1,8 @@
 """Hypothesis strategies for every source problem (DESIGN.md, verifier); `sethlab.testing` re-exports them.
 
 Strategies are small and composable (hypothesis style) and shrink toward
-small instances, so a failing check reports a minimal counterexample. The
-verifier draws its default instances here (`strategy_for`).
+small instances, so a failing check reports a minimal counterexample. Each
+problem record names its default strategy (sethlab.reductions.problems).
 """
 
 from __future__ import annotations
@@ -110,27 +110,3 @@ def gradient_instances(draw, max_n: int = 8, max_d: int = 4, max_dv: int = 3, bo
         draw(_matrix(nq, d, bound)), draw(_matrix(nk, d, bound)), draw(_matrix(nk, m, 1.0)),
         draw(_matrix(nq, dv, 1.0)), draw(_matrix(d, d, 1.0 / d)), draw(_matrix(m, dv, 1.0)),
     )
-
-
-def attention_images(**kwargs):
-    """Forward images OV → attention deciding by ‖T‖_F² (the input of the gradient reduction, MATH.md 6)."""
-    from sethlab.reductions.ov_to_attention import OVToAttention
-
-    red = OVToAttention(quantity="frobenius")
-    return ov_instances(**kwargs).map(red.apply)
-
-
-def strategy_for(problem: str, **kwargs):
-    """The default strategy for a source problem name."""
-    table = {
-        "cnf-sat": cnfs,
-        "ov": ov_instances,
-        "hamming-close-pair": gap_hamming_instances,
-        "attention": attention_images,
-        "attention-gradient": gradient_instances,
-    }
-    if problem not in table:
-        from sethlab.errors import InvalidInstance
-
-        raise InvalidInstance(f"problem: no default strategy for {problem!r}")
-    return table[problem](**kwargs)

@@ -10,9 +10,10 @@ in `sethlab.strategies` and are re-exported here.
 
 from __future__ import annotations
 
+from sethlab.reductions.attention_to_gradient import attention_images  # noqa: F401  (re-exported)
+from sethlab.reductions.problems import get_problem
 from sethlab.reductions.verify import check
 from sethlab.strategies import (  # noqa: F401  (re-exported)
-    attention_images,
     attention_instances,
     binary_rows,
     clause_lists,
@@ -21,8 +22,12 @@ from sethlab.strategies import (  # noqa: F401  (re-exported)
     gap_hamming_instances,
     gradient_instances,
     ov_instances,
-    strategy_for,
 )
+
+
+def strategy_for(problem: str, **kwargs):
+    """The default strategy of a problem (its record's `strategy`)."""
+    return get_problem(problem).default_strategy(**kwargs)
 
 
 def assert_reduction(reduction, instances=None, *, trials: int = 30, seed: int = 0, **options):

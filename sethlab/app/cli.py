@@ -109,58 +109,29 @@ def _cmd_demo(args) -> int:
 
 # ---------------------------------------------------------------- gen
 
-CNF_FAMILIES = ("kcnf", "pigeonhole", "coloring", "tseitin")
-
-
 def _generate(args):
-    """(problem, instance, params, extra) for the chosen family; params are what regenerates it."""
-    from sethlab import generators as g
+    """(family, problem, instance, params, extra) for the chosen family; params are what regenerates it."""
+    from sethlab.reductions.problems import families
 
-    fam = args.family
-    if fam == "kcnf":
-        m = args.clauses if args.clauses is not None else round(4.26 * args.vars)
-        params = {"n_vars": args.vars, "n_clauses": m, "k": args.k, "planted": args.planted}
-        return "cnf-sat", g.random_kcnf(args.vars, m, args.k, seed=args.seed, planted=args.planted), params, {}
-    if fam == "pigeonhole":
-        params = {"n_holes": args.holes, "n_pigeons": args.pigeons}
-        return "cnf-sat", g.pigeonhole(args.holes, args.pigeons, seed=args.seed), params, {}
-    if fam == "coloring":
-        params = {"n_vertices": args.vertices, "edge_prob": args.edge_prob, "k": args.colors}
-        return "cnf-sat", g.random_coloring(args.vertices, args.edge_prob, args.colors, seed=args.seed), params, {}
-    if fam == "tseitin":
-        params = {"n_vertices": args.vertices, "degree": args.degree, "parity": args.parity}
-        return "cnf-sat", g.random_tseitin(args.vertices, args.degree, seed=args.seed, parity=args.parity), params, {}
-    if fam == "ov":
-        params = {"n": args.n, "d": args.d, "density": args.density, "n_b": args.n_b, "planted": not args.no_pair}
-        if args.no_pair:
-            return "ov", g.no_pair_ov(args.n, args.d, seed=args.seed, density=args.density, n_b=args.n_b), params, {}
-        inst, pair = g.planted_ov(args.n, args.d, seed=args.seed, density=args.density, n_b=args.n_b)
-        return "ov", inst, params, {"planted_pair": list(pair)}
-    if fam == "gap-hamming":
-        params = {"n": args.n, "d": args.d, "t": args.t, "gap": args.gap, "n_b": args.n_b}
-        inst, pair = g.planted_gap_hamming(args.n, args.d, args.t, args.gap, seed=args.seed, n_b=args.n_b)
-        return "hamming-close-pair", inst, params, {"planted_pair": list(pair)}
-    if fam == "attention":
-        params = {"n": args.n, "d": args.d, "B": args.B, "dv": args.dv, "n_k": args.n_k,
-                  "adversarial": args.adversarial, "gradient": args.gradient}
-        make = g.bounded_gradient if args.gradient else g.bounded_attention
-        inst = make(args.n, args.d, args.B, dv=args.dv, n_k=args.n_k, seed=args.seed, adversarial=args.adversarial)
-        return ("attention-gradient" if args.gradient else "attention"), inst, params, {}
-    raise InvalidInstance(f"family: unknown {fam!r}")  # argparse restricts the choices
+    _, fam = families()[args.family]
+    problem, inst, params, extra = fam.make({p.dest: getattr(args, p.dest) for p in fam.params}, args.seed)
+    return fam, problem, inst, params, extra
 
 
 def _cmd_gen(args) -> int:
     from sethlab import io
     from sethlab._fs import check_output
 
+    from sethlab.reductions.problems import families
+
     check_output(args.output)  # before generating: refuse a FIFO, a device or a link at once
-    is_cnf = args.family in CNF_FAMILIES
+    is_cnf = families()[args.family][0].file.kind == "dimacs"
     if is_cnf and args.output.lower().endswith(".npz"):
         raise InvalidInstance(f"-o: {args.output}: a {args.family} formula is written as DIMACS; use .cnf")
     if not is_cnf and not args.output.lower().endswith(".npz"):
         raise InvalidInstance(f"-o: {args.output}: a {args.family} instance is written as .npz; use .npz")
     with Progress(f"generating {args.family}"):
-        problem, inst, params, extra = _generate(args)
+        _, problem, inst, params, extra = _generate(args)
     params = {"family": args.family, **params, **extra}
     io.save(args.output, inst, params=params, seed=args.seed)
     sizes = _sizes(problem, inst) if problem != "cnf-sat" else {"N": inst.nv, "m": len(inst.clauses)}
@@ -418,6 +389,25 @@ def _cmd_bench(args) -> int:
 # ---------------------------------------------------------------- parser
 
 
+_KINDS = {"int": _positive_int, "count": _nonneg_int, "float": _positive_float, "probability": _probability}
+
+
+def _families():
+    from sethlab.reductions.problems import families
+
+    return families()
+
+
+def _add_param(parser, p) -> None:
+    """One family parameter as an argparse option (the problem records declare them)."""
+    if p.kind == "switch":
+        parser.add_argument(p.flag, action="store_true", help=p.help or None)
+    elif p.kind == "choice":
+        parser.add_argument(p.flag, choices=list(p.choices), default=p.default, help=p.help or None)
+    else:
+        parser.add_argument(p.flag, type=_KINDS[p.kind], default=p.default, required=p.required, help=p.help or None)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="sethlab",
                 description="Fine-grained complexity of attention: reductions, exact and polynomial-method "
@@ -445,49 +435,13 @@ def build_parser() -> argparse.ArgumentParser:
     c = command("gen", _cmd_gen, "generate an instance to a file (DIMACS for formulas, .npz otherwise)")
     fams = c.add_subparsers(dest="family", metavar="FAMILY", parser_class=_Parser, required=True)
 
-    def family(name, help_):
-        f = fams.add_parser(name, help=help_, description=help_)
+    for _, (_, fam) in _families().items():
+        f = fams.add_parser(fam.name, help=fam.help, description=fam.help)
         f.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write (atomically)")
         f.add_argument("--seed", type=_nonneg_int, default=0, help="the same seed gives a byte-identical file")
         json_flag(f)
-        return f
-
-    f = family("kcnf", "random k-CNF (uniform, or --planted: satisfiable by a hidden assignment)")
-    f.add_argument("--vars", type=_positive_int, required=True, help="number of variables N")
-    f.add_argument("--clauses", type=_nonneg_int, help="number of clauses (default round(4.26 N), the 3-SAT threshold)")
-    f.add_argument("--k", type=_positive_int, default=3, help="clause width")
-    f.add_argument("--planted", action="store_true", help="plant a satisfying assignment")
-    f = family("pigeonhole", "pigeonhole formula (UNSAT when pigeons > holes)")
-    f.add_argument("--holes", type=_positive_int, required=True)
-    f.add_argument("--pigeons", type=_positive_int, help="default holes + 1")
-    f = family("coloring", "k-coloring of a random G(n, p) graph")
-    f.add_argument("--vertices", type=_positive_int, required=True)
-    f.add_argument("--edge-prob", type=_probability, default=0.5)
-    f.add_argument("--colors", type=_positive_int, default=3)
-    f = family("tseitin", "Tseitin formula of a random regular graph (odd total charge: UNSAT)")
-    f.add_argument("--vertices", type=_positive_int, required=True)
-    f.add_argument("--degree", type=_positive_int, default=3)
-    f.add_argument("--parity", choices=["odd", "even"], default="odd")
-    f = family("ov", "random OV instance with one planted orthogonal pair (or --no-pair: certified none)")
-    f.add_argument("--n", type=_positive_int, required=True, help="vectors on side A (and B unless --n-b)")
-    f.add_argument("--d", type=_positive_int, required=True, help="dimension")
-    f.add_argument("--n-b", type=_positive_int, help="vectors on side B")
-    f.add_argument("--density", type=_probability, default=0.5, help="probability of a 1")
-    f.add_argument("--no-pair", action="store_true", help="no orthogonal pair (certified by the exact solver)")
-    f = family("gap-hamming", "planted Gap-Hamming instance: one pair at distance < t, all others >= (1+gap) t")
-    f.add_argument("--n", type=_positive_int, required=True)
-    f.add_argument("--d", type=_positive_int, required=True)
-    f.add_argument("--t", type=_positive_int, required=True, help="radius")
-    f.add_argument("--gap", type=_positive_float, required=True, help="relative gap epsilon")
-    f.add_argument("--n-b", type=_positive_int)
-    f = family("attention", "bounded attention (or --gradient: loss-gradient) instance with entries at most B")
-    f.add_argument("--n", type=_positive_int, required=True, help="queries (and keys unless --n-k)")
-    f.add_argument("--d", type=_positive_int, required=True, help="dimension")
-    f.add_argument("--B", type=_positive_float, required=True, help="entry bound of Q and K (A1 X and A2)")
-    f.add_argument("--dv", type=_positive_int, help="value dimension (default d)")
-    f.add_argument("--n-k", type=_positive_int, help="keys")
-    f.add_argument("--adversarial", action="store_true", help="every entry of Q and K at +-B")
-    f.add_argument("--gradient", action="store_true", help="a GradientInstance at X = I instead")
+        for param in fam.params:
+            _add_param(f, param)
 
     c = command("reduce", _cmd_reduce, "apply the registered chain of reductions to a file and write the image")
     c.add_argument("file", metavar="FILE")

@@ -44,6 +44,15 @@ def make_oracle(method: str = "exact", backend: str = "numpy", device=None, dtyp
     return oracle
 
 
+def attention_images(**kwargs):
+    """Hypothesis strategy: forward images OV → attention deciding by ‖T‖_F², the inputs of this reduction
+    (`kwargs` as for `sethlab.strategies.ov_instances`)."""
+    from sethlab.reductions.ov_to_attention import OVToAttention
+    from sethlab.strategies import ov_instances
+
+    return ov_instances(**kwargs).map(OVToAttention(quantity="frobenius").apply)
+
+
 def gradient_instance(inst: AttentionInstance, lam: float) -> GradientInstance:
     """The AAttLGC instance at X = λ·I_d: A1 = Q, A2 = K, A3 = V, Y = I_dv, E = 0 (MATH.md 6)."""
     return GradientInstance(inst.Q, inst.K, inst.V, np.zeros((inst.nq, inst.dv)), lam * np.eye(inst.d), np.eye(inst.dv))
@@ -108,6 +117,10 @@ class AttentionToGradient(Reduction):
 
     def overhead(self, size: dict) -> dict:
         return {"nq": size["nq"], "nk": size["nk"], "d": size["d"], "dv": size["dv"], "m": size["dv"]}
+
+    def default_instances(self):
+        """What the verifier draws by default: forward images, not bare attention instances."""
+        return attention_images()
 
     def __init__(self, rule: str = "gauss-legendre", nodes: int | None = None, certified: bool = True,
                  max_nodes: int = 8192):

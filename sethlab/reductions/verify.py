@@ -446,9 +446,10 @@ def check(reduction, instances=None, *, trials: int = 20, seed: int = 0, workers
     options = {"method": method, "backend": backend, "device": device, "dtype": dtype, "eps": eps}
     t0 = time.perf_counter()
     if instances is None:
-        from sethlab.strategies import strategy_for
+        from sethlab.reductions.problems import get_problem
 
-        instances = strategy_for(reduction.source)
+        default = getattr(reduction, "default_instances", None)
+        instances = default() if default is not None else get_problem(reduction.source).default_strategy()
     if _is_strategy(instances):
         rows, counterexample, first = _run_strategy(reduction, instances, trials, seed, oracle, options)
     else:
