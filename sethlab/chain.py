@@ -6,39 +6,13 @@ via="attention-gradient"); the SAT solver supplies `.truth` for comparison.
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from dataclasses import asdict, dataclass, field
 
 from sethlab.errors import InvalidInstance
+from sethlab.reductions.base import Decision
 
 VIA = ("ov", "attention", "attention-gradient")
-
-
-@dataclass(frozen=True)
-class ChainDecision:
-    """The chain's answer (None when inconclusive), the truth, oracle calls, margin and per-stage figures."""
-
-    answer: bool | None
-    truth: bool
-    calls: int
-    margin: float
-    error: float
-    via: str
-    stages: list = field(default_factory=list)
-    reason: str = ""
-
-    @property
-    def conclusive(self) -> bool:
-        return self.answer is not None
-
-    @property
-    def correct(self) -> bool:
-        return self.answer is not None and self.answer == self.truth
-
-    def to_dict(self) -> dict:
-        out = asdict(self)
-        out.update(conclusive=self.conclusive, correct=self.correct)
-        return out
 
 
 def plan(cnf, via: str = "attention-gradient", dtype=None, memory_budget=None) -> dict:
@@ -92,20 +66,19 @@ def plan(cnf, via: str = "attention-gradient", dtype=None, memory_budget=None) -
 
 def decide(cnf, via: str = "attention-gradient", method: str = "exact", backend: str = "numpy", *,
            device=None, dtype=None, rule: str = "gauss-legendre", nodes: int | None = None,
-           certified: bool = True, memory_budget=None, progress=None) -> ChainDecision:
+           certified: bool = True, memory_budget=None, progress=None) -> Decision:
     """Decide a formula (python-sat CNF, clause list or DIMACS path) through the chain `via`.
 
-    Everything is sized first (`plan`) and refused beyond the memory budget with the sizes in the
-    message. `progress(stage, done, total)` is called as the work goes (total None when unknown):
-    at each stage, and after every gradient call.
+    The registered path cnf-sat → `via` is solved as one composed reduction (its last step, for
+    the gradient route, the quadrature of `rule`), and the SAT solver gives `.truth`. Everything is
+    sized first (`plan`) and refused beyond the memory budget with the sizes in the message.
+    `progress(stage, done, total)` is called at every stage and after every oracle call.
     """
-    from sethlab.attention import attention
     from sethlab.cnf import as_cnf
     from sethlab.memory import format_bytes, require
     from sethlab.reductions.attention_to_gradient import AttentionToGradient, make_oracle
-    from sethlab.reductions.ov_to_attention import OVToAttention
-    from sethlab.reductions.sat_to_ov import SatToOV
-    from sethlab.solvers import solve_ov, solve_sat
+    from sethlab.reductions.registry import ComposedReduction, path
+    from sethlab.solvers import solve_sat
 
     if via not in VIA:
         raise InvalidInstance(f"via: must be one of {', '.join(VIA)}, got {via!r}")
@@ -117,48 +90,22 @@ def decide(cnf, via: str = "attention-gradient", method: str = "exact", backend:
             f"{format_bytes(sizes['bytes'][worst])})", memory_budget,
             hint="split-and-list is exponential in N: about 40 variables fit in a few GiB")
     report = progress or (lambda stage, done, total: None)
-    stages = []
 
     report("sat-solver", 0, None)
     t0 = time.perf_counter()
     truth = solve_sat(formula, memory_budget=memory_budget).yes
-    stages.append({"stage": "sat-solver", "sizes": {"N": formula.nv, "m": len(formula.clauses)},
-                   "B": None, "seconds": time.perf_counter() - t0})
+    solver_stage = {"stage": "sat-solver", "sizes": {"N": formula.nv, "m": len(formula.clauses)}, "B": None,
+                    "seconds": time.perf_counter() - t0}
 
-    report("sat-to-ov", 0, None)
-    t0 = time.perf_counter()
-    ov = SatToOV().apply(formula, memory_budget=memory_budget).target
-    stages.append({"stage": "sat-to-ov", "sizes": {"nA": ov.nA, "nB": ov.nB, "d": ov.d}, "B": 1.0,
-                   "seconds": time.perf_counter() - t0})
-    if via == "ov":
-        report("ov-solver", 0, None)
-        t0 = time.perf_counter()
-        ans = solve_ov(ov)
-        stages.append({"stage": "ov-solver", "sizes": {}, "B": None, "seconds": time.perf_counter() - t0})
-        return ChainDecision(ans.yes, truth, 0, float("inf"), 0.0, via, stages, "OV solved exactly")
-
-    report("ov-to-attention", 0, None)
-    t0 = time.perf_counter()
-    fwd = OVToAttention(quantity="max" if via == "attention" else "frobenius")
-    image = fwd.apply(ov)
-    p = image.prediction
-    stages.append({"stage": "ov-to-attention", "sizes": p.sizes, "B": p.entry_bound,
-                   "seconds": time.perf_counter() - t0})
-    if via == "attention":
-        report("attention", 0, 1)
-        t0 = time.perf_counter()
-        res = attention(image.target, method=method, backend=backend, device=device, dtype=dtype,
-                        eps=p.accuracy if method == "poly" else None, memory_budget=memory_budget)
-        dec = fwd.decide(image, res)
-        report("attention", 1, 1)
-        stages.append({"stage": "attention", "sizes": p.sizes, "B": p.entry_bound, "seconds": time.perf_counter() - t0})
-        return ChainDecision(dec.answer, truth, 1, dec.margin, dec.error, via, stages, dec.reason)
-
-    t0 = time.perf_counter()
-    grad = AttentionToGradient(rule=rule, nodes=nodes, certified=certified)
-    oracle = make_oracle(method=method, backend=backend, device=device, dtype=dtype, memory_budget=memory_budget)
-    dec = grad.solve(image, oracle, progress=lambda done, total: report("gradient calls", done, total))
-    stages.append({"stage": "attention-to-gradient", "sizes": {**p.sizes, "calls": dec.calls}, "B": p.entry_bound,
-                   "seconds": time.perf_counter() - t0, "rule": rule, "nodes": dec.details.get("nodes"),
-                   "quadrature_error": dec.details.get("quadrature_error")})
-    return ChainDecision(dec.answer, truth, dec.calls, dec.margin, dec.error, via, stages, dec.reason)
+    steps = list(getattr(path("cnf-sat", via), "steps", [path("cnf-sat", via)]))
+    options = {"method": method, "backend": backend, "device": device, "dtype": dtype}
+    oracle = None
+    if via == "attention-gradient":
+        steps[-1] = AttentionToGradient(rule=rule, nodes=nodes, certified=certified)
+        oracle = make_oracle(memory_budget=memory_budget, **options)
+        options = {}
+    elif via == "ov":
+        options = {}
+    dec = ComposedReduction(steps).solve(formula, oracle, progress=report, memory_budget=memory_budget, **options)
+    return dataclasses.replace(dec, truth=truth, stages=[solver_stage] + dec.stages,
+                               details={**dec.details, "via": via})

@@ -68,10 +68,12 @@ class Image:
 
 @dataclass(frozen=True)
 class Decision:
-    """An answer read off a measured quantity: `answer` is None when inconclusive.
+    """An answer read off a measured quantity: `answer` is None when inconclusive (docs/decision.md).
 
     `margin` = |quantity − threshold|; `error` = certified error of the quantity
     (oracle bound + floating point + quadrature); conclusive iff margin > error.
+    `truth` is the source's exact answer where the caller knows it (`sethlab.decide`: the SAT
+    solver's), and `stages` the per-step sizes, entry bounds and seconds of a composed reduction.
     """
 
     answer: bool | None
@@ -82,14 +84,21 @@ class Decision:
     calls: int = 1
     reason: str = ""
     details: dict = field(default_factory=dict)
+    truth: bool | None = None
+    stages: list = field(default_factory=list)
 
     @property
     def conclusive(self) -> bool:
         return self.answer is not None
 
+    @property
+    def correct(self) -> bool:
+        """Conclusive and equal to the known truth."""
+        return self.answer is not None and self.answer == self.truth
+
     def to_dict(self) -> dict:
         out = asdict(self)
-        out["conclusive"] = self.conclusive
+        out.update(conclusive=self.conclusive, correct=self.correct)
         return out
 
 
@@ -146,11 +155,19 @@ class Reduction:
         raise NotImplementedError
 
     def solve_target(self, image: Image, **options):
-        """Solve the target exactly (decision problems) or with a backend (`options`: method, backend, …)."""
+        """Solve the target exactly (decision problems) or with a backend (`options`: method, backend, …).
+
+        A poly request without eps gets the accuracy the prediction needs.
+        """
         from sethlab.reductions.problems import get_problem
 
         prob = get_problem(self.target)
-        return prob.solve(image.target) if prob.decision else prob.solve(image.target, **options)
+        if prob.decision:
+            return prob.solve(image.target)
+        options = {k: v for k, v in options.items() if v is not None}
+        if options.get("method") == "poly" and "eps" not in options:
+            options["eps"] = image.prediction.accuracy
+        return prob.solve(image.target, **options)
 
     def solve(self, x, oracle=None, **options) -> Decision:
         """apply, solve the target (with `oracle` if given), decide."""

@@ -6,10 +6,15 @@ Nodes are problem names; an edge holds the reductions between two problems
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import time
+
 import networkx as nx
 
 from sethlab.errors import InvalidInstance
 from sethlab.reductions.base import Decision, Image, Reduction
+from sethlab.reductions.problems import get_problem
 
 _GRAPH: nx.DiGraph | None = None
 _BY_NAME: dict[str, Reduction] = {}
@@ -134,15 +139,45 @@ class ComposedReduction(Reduction):
     def decide(self, image: Image, result) -> Decision:
         return self.steps[-1].decide(image.meta["images"][-1], result)
 
-    def solve(self, x, oracle=None, **options) -> Decision:
-        if not self.turing:
-            return super().solve(x, oracle, **options)
-        cur = x
-        image = None
-        for s in self.steps[:-1]:
-            image = s.apply(cur)
+    def solve(self, x, oracle=None, *, progress=None, memory_budget=None, **options) -> Decision:
+        """Apply every many-one step, then solve: the last step's Turing `solve`, or the target's solver and
+        `decide`. The Decision's `stages` give each step's sizes, entry bound and seconds.
+
+        `progress(stage, done, total)` is called at each step and, for a Turing step, after every oracle call;
+        `memory_budget` reaches the steps that size what they build.
+        """
+        report = progress or (lambda stage, done, total: None)
+        stages, image, cur = [], None, x
+        many_one = self.steps[:-1] if self.turing else self.steps
+        for s in many_one:
+            report(s.name, 0, None)
+            t0 = time.perf_counter()
+            kwargs = {"memory_budget": memory_budget} if "memory_budget" in inspect.signature(s.apply).parameters else {}
+            image = s.apply(cur, **kwargs)
+            p = image.prediction
+            stages.append({"stage": s.name, "sizes": dict(p.sizes), "B": p.entry_bound,
+                           "seconds": time.perf_counter() - t0})
             cur = image.target
-        return self.steps[-1].solve(image, oracle, **options)
+        last = self.steps[-1]
+        t0 = time.perf_counter()
+        if self.turing:
+            report(last.name, 0, None)
+            if memory_budget is not None:
+                options["memory_budget"] = memory_budget
+            dec = last.solve(image, oracle, progress=lambda done, total: report("oracle calls", done, total), **options)
+            stage = {"stage": last.name, "sizes": {**image.prediction.sizes, "calls": dec.calls},
+                     "B": image.prediction.entry_bound, "seconds": time.perf_counter() - t0,
+                     "nodes": dec.details.get("nodes"), "quadrature_error": dec.details.get("quadrature_error")}
+        else:
+            report(f"solve {self.target}", 0, 1)
+            if memory_budget is not None and not get_problem(self.target).decision:
+                options["memory_budget"] = memory_budget
+            result = oracle(image.target) if oracle is not None else last.solve_target(image, **options)
+            dec = last.decide(image, result)
+            report(f"solve {self.target}", 1, 1)
+            stage = {"stage": f"solve {self.target}", "sizes": dict(image.prediction.sizes),
+                     "B": image.prediction.entry_bound, "seconds": time.perf_counter() - t0}
+        return dataclasses.replace(dec, stages=stages + [stage])
 
     def forward_witness(self, image: Image, witness):
         for s, im in zip(self.steps, image.meta["images"]):
