@@ -15,7 +15,7 @@ import numpy as np
 from sethlab._arrays import to_numpy
 from sethlab.errors import InvalidInstance
 
-__all__ = ["OVInstance", "HammingInstance", "binary_matrix", "far_radius"]
+__all__ = ["OVInstance", "KOVInstance", "HammingInstance", "binary_matrix", "far_radius"]
 
 
 def binary_matrix(value, field: str) -> np.ndarray:
@@ -132,3 +132,60 @@ class HammingInstance(_TwoSides):
     def far(self) -> int:
         """Distance from which a pair counts as far: ``ceil((1+gap)·t)``."""
         return far_radius(self.t, self.gap)
+
+
+@dataclass(frozen=True, eq=False)
+class KOVInstance:
+    """k-Orthogonal Vectors: is there one vector from each of the k lists with, in every coordinate,
+    at least one zero (Σ_c Π_i a_i[c] = 0)? (docs/problems.md §4.3)
+
+    Stored as the lists stacked in `vectors` (Σ n_i × d, 0/1) and their lengths `sizes`; build one
+    from the lists with `KOVInstance.from_lists(L1, L2, ...)`; `lists` gives them back. k >= 2.
+    """
+
+    vectors: np.ndarray
+    sizes: np.ndarray
+
+    def __post_init__(self):
+        sizes = to_numpy(self.sizes, "sizes")
+        if sizes.ndim != 1 or sizes.dtype.kind not in "iu" or sizes.size < 2 or (sizes < 1).any():
+            raise InvalidInstance(f"sizes: must list k >= 2 positive list lengths, got {sizes.tolist()!r}")
+        vectors = binary_matrix(self.vectors, "vectors")
+        if int(sizes.sum()) != vectors.shape[0]:
+            raise InvalidInstance(f"sizes: add up to {int(sizes.sum())} but vectors has {vectors.shape[0]} rows")
+        sizes = np.ascontiguousarray(sizes, dtype=np.int64).copy()
+        sizes.setflags(write=False)
+        object.__setattr__(self, "vectors", vectors)
+        object.__setattr__(self, "sizes", sizes)
+
+    @classmethod
+    def from_lists(cls, *lists) -> "KOVInstance":
+        """From k >= 2 lists (matrices of 0/1 rows, one per list, the same dimension)."""
+        if len(lists) == 1 and isinstance(lists[0], (list, tuple)) and len(lists[0]) >= 2 \
+                and not isinstance(lists[0][0], numbers.Number):
+            lists = tuple(lists[0])
+        if len(lists) < 2:
+            raise InvalidInstance(f"lists: k-OV needs at least 2 lists, got {len(lists)}")
+        mats = [binary_matrix(L, f"list {i + 1}") for i, L in enumerate(lists)]
+        d = mats[0].shape[1]
+        for i, M in enumerate(mats[1:], start=2):
+            if M.shape[1] != d:
+                raise InvalidInstance(f"list {i}: dimension {M.shape[1]} differs from list 1's dimension {d}")
+        return cls(np.vstack(mats), np.array([M.shape[0] for M in mats], dtype=np.int64))
+
+    @property
+    def k(self) -> int:
+        return int(self.sizes.size)
+
+    @property
+    def d(self) -> int:
+        return self.vectors.shape[1]
+
+    @property
+    def lists(self) -> tuple[np.ndarray, ...]:
+        """The k lists (read-only views into `vectors`)."""
+        bounds = np.concatenate(([0], np.cumsum(self.sizes)))
+        return tuple(self.vectors[bounds[i]:bounds[i + 1]] for i in range(self.k))
+
+    def __repr__(self) -> str:
+        return f"KOVInstance(k={self.k}, sizes={self.sizes.tolist()}, d={self.d})"

@@ -67,6 +67,25 @@ def ov_instances(draw, max_n: int = 12, max_d: int = 8, min_d: int = 1, plant: b
 
 
 @st.composite
+def kov_instances(draw, max_k: int = 4, max_n: int = 5, max_d: int = 6, plant: bool | None = None):
+    """KOVInstance with 2..max_k lists of 1..max_n vectors in dimension 1..max_d; `plant=True` forces YES
+    (a random tuple gets a zero wherever all its vectors have a one), None mixes planted and dense draws."""
+    from sethlab.instances import KOVInstance
+
+    k, d = draw(st.integers(2, max_k)), draw(st.integers(1, max_d))
+    kind = {True: "planted", False: "dense"}.get(plant) or draw(st.sampled_from(["uniform", "planted", "dense"]))
+    rows = dense_rows if kind == "dense" else binary_rows
+    lists = [np.array(draw(rows(1, max_n, d)), dtype=np.uint8).reshape(-1, d) for _ in range(k)]
+    if kind == "planted":
+        picks = [draw(st.integers(0, L.shape[0] - 1)) for L in lists]
+        for c in range(d):
+            if all(L[i, c] for L, i in zip(lists, picks)):
+                who = draw(st.integers(0, k - 1))
+                lists[who][picks[who], c] = 0
+    return KOVInstance.from_lists(*lists)
+
+
+@st.composite
 def gap_hamming_instances(draw, max_n: int = 24, d_range=(24, 48), t_range=(1, 4), yes: bool | None = None):
     """Planted Gap-Hamming instances (the promise holds by construction, MATH.md 5.2); NO ones drop the planted row."""
     from sethlab.generators.gap_hamming import planted_gap_hamming

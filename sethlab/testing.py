@@ -21,6 +21,7 @@ from sethlab.strategies import (  # noqa: F401  (re-exported)
     dense_rows,
     gap_hamming_instances,
     gradient_instances,
+    kov_instances,
     ov_instances,
 )
 

@@ -191,6 +191,20 @@ def test_overflowing_instance_is_refused_not_solved_as_nan(tmp_path, extra):
         assert "nan" not in r.stdout.lower()
 
 
+def test_kov_through_the_command_line(tmp_path):
+    k = tmp_path / "k.npz"
+    r = run("gen", "kov", "--k", 4, "--n", 12, "--d", 8, "--seed", 2, "-o", k, "--json")
+    assert r.returncode == 0, r.stderr
+    tup = json.loads(r.stdout)["params"]["planted_tuple"]
+    res = json.loads(run("solve", k, "--json").stdout)
+    assert res["answer"] is True and len(res["witness"]) == 4 and len(tup) == 4
+    f = tmp_path / "f.cnf"
+    assert run("gen", "kcnf", "--vars", 9, "--planted", "-o", f).returncode == 0
+    r = run("reduce", f, "--to", "kov", "-o", tmp_path / "f.kov.npz")
+    assert r.returncode == 0 and "sat-to-kov" in r.stdout
+    assert "YES, tuple" in run("solve", tmp_path / "f.kov.npz").stdout
+
+
 def test_solve_says_when_a_gap_hamming_promise_is_broken(tmp_path):
     from sethlab.instances import HammingInstance
 
@@ -236,8 +250,9 @@ def test_graph_json():
     r = run("graph", "--json")
     assert r.returncode == 0, r.stderr
     g = json.loads(r.stdout)
-    assert {n["problem"] for n in g["nodes"]} == {"cnf-sat", "ov", "hamming-close-pair", "attention",
+    assert {n["problem"] for n in g["nodes"]} == {"cnf-sat", "ov", "kov", "hamming-close-pair", "attention",
                                                   "attention-gradient"}
+    assert g["edges"] and any(e["reductions"] == ["sat-to-kov"] for e in g["edges"])
     edges = {(e["source"], e["target"]): e for e in g["edges"]}
     assert "sat-to-ov" in edges["cnf-sat", "ov"]["reductions"]
     assert edges["attention", "attention-gradient"]["turing"]

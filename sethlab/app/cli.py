@@ -222,7 +222,8 @@ def _cmd_solve(args) -> int:
             if answer.yes:
                 print("v " + " ".join(map(str, witness)) + " 0")
         else:
-            print(f"YES, pair {tuple(witness)}" if answer.yes else "NO")
+            what = "tuple" if len(witness or ()) > 2 else "pair"
+            print(f"YES, {what} {tuple(witness)}" if answer.yes else "NO")
         return 0
     kwargs = {"method": args.method, "backend": args.backend, "eps": args.eps, "device": args.device,
               "dtype": args.dtype}

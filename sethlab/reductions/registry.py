@@ -43,9 +43,10 @@ def _builtin():
     from sethlab.reductions.hamming_to_attention import HammingToAttention
     from sethlab.reductions.ov_to_attention import OVToAttention
     from sethlab.reductions.ov_to_hamming import OVToHamming
+    from sethlab.reductions.sat_to_kov import SatToKOV
     from sethlab.reductions.sat_to_ov import SatToOV
 
-    return [SatToOV(), OVToHamming(), OVToAttention(), HammingToAttention("tuned"), HammingToAttention("zero"),
+    return [SatToOV(), SatToKOV(), OVToHamming(), OVToAttention(), HammingToAttention("tuned"), HammingToAttention("zero"),
             AttentionToGradient()]
 
 

@@ -13,13 +13,14 @@ import numpy as np
 import pytest
 
 from sethlab.attention import AttentionInstance
-from sethlab.instances import HammingInstance, OVInstance
+from sethlab.instances import HammingInstance, KOVInstance, OVInstance
 from sethlab.reductions.attention_to_gradient import AttentionToGradient
 from sethlab.reductions.base import Image
 from sethlab.reductions.hamming_to_attention import HammingToAttention
 from sethlab.reductions.ov_to_attention import OVToAttention
 from sethlab.reductions import _split_and_list as sl
 from sethlab.reductions.ov_to_hamming import OVToHamming, _gadget_a
+from sethlab.reductions.sat_to_kov import SatToKOV
 from sethlab.reductions.sat_to_ov import SatToOV
 from sethlab.reductions.verify import check
 from sethlab.testing import attention_images, cnfs
@@ -50,6 +51,21 @@ class FlippedLiterals(SatToOV):
         clauses = tuple(tuple(-l for l in c) for c in image.meta["clauses"])
         A, B = (sl.part_vectors(clauses, first, count) for first, count in sl.parts(n, 2))
         return Image(OVInstance(A, B), image.prediction, image.source_sizes, image.meta)
+
+
+class KOVLastPartShifted(SatToKOV):
+    """The last of the k parts lists its variables from one further: a variable is never set."""
+
+    name = "mutant-kov-last-part-shifted"
+
+    def apply(self, x):
+        image = super().apply(x)
+        n, clauses = image.meta["nvars"], image.meta["clauses"]
+        parts = sl.parts(n, self.k)
+        lists = [sl.part_vectors(clauses, first, count) for first, count in parts[:-1]]
+        first, count = parts[-1]
+        lists.append(sl.part_vectors(clauses, first + 1, count))
+        return Image(KOVInstance.from_lists(*lists), image.prediction, image.source_sizes, image.meta)
 
 
 class WrongGadgetBit(OVToHamming):
@@ -156,6 +172,7 @@ def square_images():
 MUTANTS = [
     ("split off by one", SplitOffByOne(), dict(instances=cnfs(max_vars=7, max_clauses=10))),
     ("flipped literals", FlippedLiterals(), dict(instances=cnfs(max_vars=7, max_clauses=10))),
+    ("k-OV: last part shifted", KOVLastPartShifted(3), dict(instances=cnfs(max_vars=8, max_clauses=10))),
     ("wrong gadget bit", WrongGadgetBit(), {}),
     ("beta too small", BetaTooSmall(), {}),
     ("key sign flipped", KeysSignFlipped(), {}),

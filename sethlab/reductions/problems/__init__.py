@@ -16,7 +16,7 @@ from typing import Any, Callable
 from sethlab.errors import InvalidInstance
 
 # the built-in problem modules, in the order `sethlab graph` and `sethlab gen` list them
-_BUILTIN = ("cnf_sat", "ov", "hamming_close_pair", "attention", "attention_gradient")
+_BUILTIN = ("cnf_sat", "ov", "kov", "hamming_close_pair", "attention", "attention_gradient")
 
 
 @dataclass(frozen=True)
