@@ -1,4 +1,4 @@
-"""Oracle calls to decide OV through the gradient (MATH.md 6): Gauss-Legendre against the paper's Riemann rule.
+"""Oracle calls to decide OV through the gradient (docs/quadrature.md): Gauss-Legendre against the paper's Riemann rule.
 
 For OV with n = 256, 1024, 4096 and d0 = round(2 log2 n), a planted pair and a
 certified no-pair instance each: the certified Gauss-Legendre node count and its

@@ -1,4 +1,4 @@
-"""Exact loss gradient (MATH.md 2.2): sethlab's streaming engine against torch autograd and the physical floor.
+"""Exact loss gradient (docs/problems.md §2.2): sethlab's streaming engine against torch autograd and the physical floor.
 
 For (n, d) = (4096, 64) and (16384, 64), float64, prints our numpy and torch-CPU
 time and peak memory next to torch autograd's, and our time against the floor

@@ -1,4 +1,4 @@
-"""Polynomial method vs exact loss gradient (MATH.md 3.4): time, crossover, slope, certified vs measured error.
+"""Polynomial method vs exact loss gradient (docs/polynomial.md §3.4): time, crossover, slope, certified vs measured error.
 
 For d in {2, 4, 8}, scores in [−1, 1] (entries of A1, A2, A3 uniform in [−1, 1], X = Y = I,
 E = 0, so R <= 1 and ‖A1‖∞, ‖A2‖∞, ‖h‖∞ <= 1) and eps = 1e-6, prints per n = 2^12 .. 2^17:
@@ -34,7 +34,7 @@ EPS = 1e-6
 
 
 def make_instance(n: int, d: int, seed: int = 0):
-    """Scores in [−1, 1]: A1, A2, A3 uniform in [−1, 1], X = Y = I, E = 0 (MATH.md 3.4's worked setting)."""
+    """Scores in [−1, 1]: A1, A2, A3 uniform in [−1, 1], X = Y = I, E = 0 (docs/polynomial.md §3.4's worked setting)."""
     rng = np.random.default_rng(seed)
     return sa.GradientInstance(
         rng.uniform(-1, 1, (n, d)),

@@ -1,4 +1,4 @@
-"""Check your own reduction with sethlab's verifier (MATH.md 4.2, 7).
+"""Check your own reduction with sethlab's verifier (docs/reductions.md §4.2, docs/decision.md).
 
 A reduction in sethlab is a small class: `apply` builds the target instance and
 states a prediction, `decide` reads the answer off the target's solution. The
@@ -6,7 +6,7 @@ verifier (`sethlab.reductions.verify.check`) then solves source and target
 exactly on many instances, compares the answers and every predicted figure,
 and shrinks a failure to a small counterexample (hypothesis).
 
-Here a student writes OV -> Hamming close pair with the 3-bit gadget of MATH.md 4.2,
+Here a student writes OV -> Hamming close pair with the 3-bit gadget of docs/reductions.md §4.2,
 x -> (x, 1-x, 0) on side A and y -> (1-y, 1, y) on side B, so that
 dist = d0 + 2<a, b>. An orthogonal pair sits at distance exactly d0, every other pair
 at d0 + 2 or more. Version 1 asks "is some pair at distance < d0 + 1?" and is

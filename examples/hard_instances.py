@@ -1,4 +1,4 @@
-"""Generate a hard instance set to files, with ground truth and provenance (MATH.md 4-5, DESIGN.md "Files").
+"""Generate a hard instance set to files, with ground truth and provenance (docs/reductions.md §4-5, docs/design.md "Conventions").
 
 Writes, into a new folder:
 
@@ -7,7 +7,7 @@ Writes, into a new folder:
 - OV (.npz): planted (one orthogonal pair) and certified no-pair instances with
   d = 2 log2 n, the regime of the OV conjecture;
 - planted Gap-Hamming (.npz): the source of the B = Theta(sqrt(log n)) regime
-  (planted, so its SETH-hardness is *not* certified, MATH.md 4.2);
+  (planted, so its SETH-hardness is *not* certified, docs/reductions.md §4.2);
 - their attention images through the registered reductions, each file's
   metadata naming the chain that produced it (provenance);
 - manifest.json: every file with its problem, sizes, seed, SHA-256 and the

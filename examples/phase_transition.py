@@ -1,4 +1,4 @@
-"""The phase transition of the polynomial method at B = Theta(sqrt(ln n)) (MATH.md 1, 3; AS23, AS24).
+"""The phase transition of the polynomial method at B = Theta(sqrt(ln n)) (docs/problems.md §1, docs/polynomial.md §3; AS23, AS24).
 
 The upper bound replaces exp(<q,k>/d) by a polynomial of degree g in the score,
 which becomes a product of n x r feature matrices with rank r = C(d+g, g). The

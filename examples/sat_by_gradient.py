@@ -1,4 +1,4 @@
-"""Decide SAT with nothing but attention-gradient calls (MATH.md 4.1, 5.1, 6; AS24 Appendix E).
+"""Decide SAT with nothing but attention-gradient calls (docs/reductions.md §4.1, §5.1, docs/quadrature.md; AS24 Appendix E).
 
 The chain of the lower bound, one stage at a time:
 
@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     ok &= show("pigeonhole (UNSAT)", pigeonhole(2 if args.quick else 3))
     print()
     print("Gauss-Legendre decides with a certified error; the Riemann sum's stated bound b/(2m) stays far above the"
-          "\ngap, so it never certifies an answer (MATH.md 6 and misprint 8).")
+          "\ngap, so it never certifies an answer (docs/quadrature.md and misprint 8).")
     return 0 if ok else 1
 
 

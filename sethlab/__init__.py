@@ -1,6 +1,6 @@
 """sethlab: the fine-grained complexity of attention, runnable and checkable.
 
-See MATH.md (the specification) and DESIGN.md (layout and public names).
+The theory and the design are in docs/ (docs/README.md is the index).
 """
 
 from sethlab.errors import BackendUnavailable, CertificationError, InvalidInstance, MemoryBudgetExceeded
@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 
 def decide(cnf, via="attention-gradient", method="exact", backend="numpy", **options):
-    """CNF-SAT decided along SAT → OV → attention → gradient; see `sethlab.chain` (MATH.md 4-6)."""
+    """CNF-SAT decided along SAT → OV → attention → gradient; see `sethlab.chain` (docs/reductions.md §4, §5, docs/quadrature.md)."""
     from sethlab.chain import decide as _decide
 
     return _decide(cnf, via=via, method=method, backend=backend, **options)

@@ -1,7 +1,7 @@
 """Turning user input (numpy arrays, nested lists, torch tensors) into checked numpy matrices.
 
 Shared by every instance type so that bad input fails the same way everywhere:
-`InvalidInstance` naming the field and the fault (DESIGN.md, "Instance types").
+`InvalidInstance` naming the field and the fault (docs/design.md, "Instance types").
 """
 
 from __future__ import annotations
@@ -57,5 +57,5 @@ def as_matrix(value, field: str, *, dtype=np.float64) -> np.ndarray:
 
 
 def max_abs(arr: np.ndarray) -> float:
-    """The entrywise norm ‖M‖∞ of MATH.md section 0 (largest absolute entry)."""
+    """The entrywise norm ‖M‖∞ of docs/problems.md §0 (largest absolute entry)."""
     return float(np.max(np.abs(arr))) if arr.size else 0.0

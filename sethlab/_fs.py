@@ -1,4 +1,4 @@
-"""Atomic file writes shared by the DIMACS and .npz writers (DESIGN.md, "Files").
+"""Atomic file writes shared by the DIMACS and .npz writers (docs/design.md, "Conventions").
 
 A write goes to a temporary file in the destination folder, is fsync'ed, then
 renamed over the target with ``os.replace``; on any failure the temporary file

@@ -1,4 +1,4 @@
-"""`sethlab.decide` (here as `sethlab.chain.decide`): CNF-SAT decided along the chain SAT → OV → attention → gradient (MATH.md 4.1, 5.1, 6).
+"""`sethlab.decide` (here as `sethlab.chain.decide`): CNF-SAT decided along the chain SAT → OV → attention → gradient (docs/reductions.md §4.1, §5.1, docs/quadrature.md).
 
 The answer comes from the last stage only (gradient calls for
 via="attention-gradient"); the SAT solver supplies `.truth` for comparison.
@@ -22,7 +22,7 @@ def plan(cnf, via: str = "attention-gradient", dtype=None, memory_budget=None) -
     the SAT solver's tables, the OV sides (2^⌈N/2⌉ + 2^⌊N/2⌋ vectors of dimension m), the attention
     image (float64, and the instance's own copy), and one gradient call's instance and engine
     buffers (the engine's blocks shrink to fit, at least one row). `calls` bounds the certified
-    Gauss-Legendre count with σ <= β (scores lie in [−β, 0]); `flops_per_call` is MATH.md 2.2's count.
+    Gauss-Legendre count with σ <= β (scores lie in [−β, 0]); `flops_per_call` is docs/problems.md §2.2's count.
     """
     import math
 

@@ -1,4 +1,4 @@
-"""CNF formulas: normalization and DIMACS reading/writing (MATH.md 4.1, DESIGN.md "Files").
+"""CNF formulas: normalization and DIMACS reading/writing (docs/problems.md §4.1, docs/design.md "Conventions").
 
 Every public function that takes a formula accepts a python-sat ``CNF``, a list
 of clauses (each a list of nonzero ints), or a DIMACS path; ``as_cnf`` is the one

@@ -1,4 +1,4 @@
-"""Errors raised by sethlab's public functions (DESIGN.md, "Instance types")."""
+"""Errors raised by sethlab's public functions (docs/design.md, "Instance types")."""
 
 
 class InvalidInstance(ValueError):
@@ -14,11 +14,11 @@ class BackendUnavailable(InvalidInstance):
 
 
 class CertificationError(InvalidInstance):
-    """No polynomial degree can certify the requested accuracy: floating-point rounding dominates eps (MATH.md 3.1)."""
+    """No polynomial degree can certify the requested accuracy: floating-point rounding dominates eps (docs/polynomial.md §3.1)."""
 
 
 class MemoryBudgetExceeded(InvalidInstance):
-    """A request needs more memory than the budget allows (the poly backend's plan, MATH.md 3)."""
+    """A request needs more memory than the budget allows (the poly backend's plan, docs/polynomial.md §3)."""
 
 
 class SethlabWarning(UserWarning):

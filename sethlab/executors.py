@@ -1,4 +1,4 @@
-"""Where sweeps run: local processes by default, or a Dask or Ray client a user already has (DESIGN.md, verifier).
+"""Where sweeps run: local processes by default, or a Dask or Ray client a user already has (docs/design.md, "Verifier").
 
 `get_executor(workers)` returns an object with `map(fn, items) -> list`, order kept.
 `workers`: None (all local cores), an int (1 = in this process), a Dask

@@ -1,4 +1,4 @@
-"""Instance types of the classic chain: OV and Gap-Hamming (MATH.md 4.1, 4.2, 5.2).
+"""Instance types of the classic chain: OV and Gap-Hamming (docs/problems.md §4.2, §4.4).
 
 Frozen dataclasses validated in ``__post_init__``; inputs may be numpy arrays,
 nested lists or torch tensors and are stored as read-only uint8 numpy arrays.
@@ -67,7 +67,7 @@ class _TwoSides:
 
 @dataclass(frozen=True, eq=False)
 class OVInstance(_TwoSides):
-    """Orthogonal Vectors: is there ``(i, j)`` with ``<A[i], B[j]> = 0``? (MATH.md 4.1)
+    """Orthogonal Vectors: is there ``(i, j)`` with ``<A[i], B[j]> = 0``? (docs/problems.md §4.2)
 
     The sides may have different sizes; both have dimension ``d`` (``d = 0`` is
     allowed: the image of the empty formula, where every pair is orthogonal).
@@ -84,7 +84,7 @@ class OVInstance(_TwoSides):
 
 
 def far_radius(t: int, gap: float) -> int:
-    """Smallest integer distance that counts as far: ``ceil((1+gap)·t)`` (MATH.md 5.2).
+    """Smallest integer distance that counts as far: ``ceil((1+gap)·t)`` (docs/problems.md §4.4).
 
     A relative tolerance of 1e-9 keeps a product that is an integer in exact
     arithmetic (``gap = 1/(d0+1)``, ``t = d0+1``) from being pushed one up by rounding.
@@ -96,9 +96,9 @@ def far_radius(t: int, gap: float) -> int:
 
 @dataclass(frozen=True, eq=False)
 class HammingInstance(_TwoSides):
-    """Gap-Hamming close pair (MATH.md 5.2): YES if some pair has distance ``< t``;
+    """Gap-Hamming close pair (docs/problems.md §4.4): YES if some pair has distance ``< t``;
     NO if every pair has distance ``>= ceil((1+gap)·t)`` (``far``); anything
-    between violates the promise. The 3-bit gadget of MATH.md 4.2 produces these.
+    between violates the promise. The 3-bit gadget of docs/reductions.md §4.2 produces these.
     """
 
     A: np.ndarray

@@ -1,4 +1,4 @@
-"""Instance files (DESIGN.md "Files"): DIMACS for CNF, ``.npz`` + JSON metadata for the rest.
+"""Instance files (docs/design.md "Conventions"): DIMACS for CNF, ``.npz`` + JSON metadata for the rest.
 
 An ``.npz`` file holds one ``NAME.npy`` entry per array field and ``meta.json``:
 ``format`` ("sethlab-instance"), ``version``, ``problem``, ``arrays`` (dtype and

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for every source problem (DESIGN.md, verifier); `sethlab.testing` re-exports them.
+"""Hypothesis strategies for every source problem (docs/design.md, "Verifier"); `sethlab.testing` re-exports them.
 
 Strategies are small and composable (hypothesis style) and shrink toward
 small instances, so a failing check reports a minimal counterexample. Each
@@ -87,7 +87,7 @@ def kov_instances(draw, max_k: int = 4, max_n: int = 5, max_d: int = 6, plant: b
 
 @st.composite
 def gap_hamming_instances(draw, max_n: int = 24, d_range=(24, 48), t_range=(1, 4), yes: bool | None = None):
-    """Planted Gap-Hamming instances (the promise holds by construction, MATH.md 5.2); NO ones drop the planted row."""
+    """Planted Gap-Hamming instances (the promise holds by construction, docs/reductions.md §5.2); NO ones drop the planted row."""
     from sethlab.generators.gap_hamming import planted_gap_hamming
     from sethlab.instances import HammingInstance
 

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for every source problem, and a pytest helper to check a reduction (DESIGN.md, verifier).
+"""Hypothesis strategies for every source problem, and a pytest helper to check a reduction (docs/design.md, "Verifier").
 
     from sethlab.testing import ov_instances, assert_reduction
     assert_reduction(my_reduction, ov_instances(max_n=10), trials=50)

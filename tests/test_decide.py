@@ -1,4 +1,4 @@
-"""sethlab.decide: CNF-SAT decided with gradient calls only, checked against the SAT solver (MATH.md 4.1, 5.1, 6)."""
+"""sethlab.decide: CNF-SAT decided with gradient calls only, checked against the SAT solver (docs/reductions.md §4.1, §5.1, docs/quadrature.md)."""
 
 import pytest
 

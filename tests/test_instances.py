@@ -1,4 +1,4 @@
-"""OVInstance and HammingInstance validation (sethlab/instances.py; MATH.md 4.2, 5.2)."""
+"""OVInstance and HammingInstance validation (sethlab/instances.py; docs/reductions.md §4.2, §5.2)."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Instance files: .npz + JSON metadata and DIMACS (sethlab/io.py, DESIGN.md "Files")."""
+"""Instance files: .npz + JSON metadata and DIMACS (sethlab/io.py, docs/design.md "Conventions")."""
 
 import io
 import json

@@ -1,4 +1,4 @@
-"""Measured machine rates and the compact ratio set of `sethlab bench` (DESIGN.md "Conventions": ratios, never bare seconds).
+"""Measured machine rates and the compact ratio set of `sethlab bench` (docs/design.md "Conventions": ratios, never bare seconds).
 
 The helpers (`best_time`, `numpy_rates`, `torch_rates`, `machine`, `floor_seconds`)
 are shared with the standalone scripts in bench/ (through bench/_measure.py),
@@ -6,9 +6,9 @@ so there is one way to measure a rate. `run_bench` measures, in one run and in
 this process, the ratios a reader needs to judge the engines:
 
 - exact loss gradient against torch autograd (when torch is installed) and
-  against the physical floor of MATH.md 2.2 (GEMM flops at the measured GEMM
+  against the physical floor of docs/problems.md §2.2 (GEMM flops at the measured GEMM
   rate plus n² exponentials at the measured `exp` rate);
-- the polynomial method against exact on a bounded instance (MATH.md 3:
+- the polynomial method against exact on a bounded instance (docs/polynomial.md §3:
   d = 4, entries in [−1, 1], so R <= 1), forward and gradient, with the
   measured error next to the certified bound.
 
@@ -78,7 +78,7 @@ def torch_rates(n: int = 2048, exp_elems: int = 1 << 22, device: str = "cpu", dt
 
 
 def floor_seconds(n: int, d: int, dv: int, rates: dict) -> float:
-    """MATH.md 2.2: 2(2d + 2dv)n² flops at the GEMM rate plus n² exponentials at the exp rate."""
+    """docs/problems.md §2.2: 2(2d + 2dv)n² flops at the GEMM rate plus n² exponentials at the exp rate."""
     return 2 * (2 * d + 2 * dv) * n * n / rates["gemm_flops_per_s"] + n * n / rates["exp_per_s"]
 
 
@@ -119,7 +119,7 @@ def gaussian_gradient_instance(n: int, d: int, seed: int = 0):
 
 
 def bounded_gradient_instance(n: int, d: int = 4, seed: int = 0):
-    """A bounded instance (MATH.md 3): every input uniform in [−1, 1], X = I, so R <= 1 and B = 1."""
+    """A bounded instance (docs/polynomial.md §3): every input uniform in [−1, 1], X = I, so R <= 1 and B = 1."""
     import sethlab.attention as sa
 
     rng = np.random.default_rng(seed)
@@ -138,7 +138,7 @@ def _timed(fn, repeat: int):
 
 
 def exact_gradient_ratios(n: int, d: int = 64, repeat: int = 2, rates: dict | None = None) -> dict:
-    """Exact gradient (numpy) against the MATH.md 2.2 floor and against torch autograd (if installed)."""
+    """Exact gradient (numpy) against the docs/problems.md §2.2 floor and against torch autograd (if installed)."""
     import sethlab.attention as sa
 
     rates = rates or numpy_rates()

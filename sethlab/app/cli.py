@@ -1,4 +1,4 @@
-"""The `sethlab` command (DESIGN.md "Command line").
+"""The `sethlab` command (docs/design.md "Conventions").
 
     sethlab demo      the main job: the checked tour, written up in a fresh folder
     sethlab gen       instances of a family to a file (DIMACS or .npz), --seed everywhere
@@ -374,7 +374,7 @@ def _cmd_bench(args) -> int:
     print(f"  measured rates: GEMM {r['gemm_flops_per_s'] / 1e9:.1f} GFLOP/s, exp {r['exp_per_s'] / 1e9:.3f} G/s")
     e = record["exact_gradient"]
     print(f"  exact loss gradient, n = {e['n']}, d = dv = {e['d']}: {e['seconds']:.3f} s, "
-          f"{e['vs_floor']:.2f}x the floor of MATH.md 2.2 ({e['floor_seconds']:.3f} s)")
+          f"{e['vs_floor']:.2f}x the floor of docs/problems.md §2.2 ({e['floor_seconds']:.3f} s)")
     if "speedup_vs_autograd" in e:
         print(f"    vs torch autograd: {e['speedup_vs_autograd']:.2f}x faster "
               f"(relative difference {e['max_rel_diff_vs_autograd']:.1e})")
@@ -461,7 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--max-values", type=_nonneg_int, default=10000, help=argparse.SUPPRESS)
     json_flag(c)
 
-    c = command("verify", _cmd_verify, "check registered reductions against ground truth (MATH.md 7)")
+    c = command("verify", _cmd_verify, "check registered reductions against ground truth (docs/decision.md)")
     c.add_argument("names", nargs="*", metavar="REDUCTION", help="reduction names (see `sethlab graph`)")
     c.add_argument("--all", action="store_true", help="every registered reduction")
     c.add_argument("--trials", type=_positive_int, default=20)

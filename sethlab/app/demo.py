@@ -1,14 +1,14 @@
 """`sethlab demo`, the main job: a checked tour of both sides of the theorems, written up in a folder.
 
-1. The exact engine (MATH.md 2): ∂L/∂X against central finite differences, the
+1. The exact engine (docs/problems.md §2): ∂L/∂X against central finite differences, the
    torch backend and torch autograd (when torch is installed), and scores of
    several hundred through row-max subtraction.
-2. The lower-bound chain (MATH.md 4.1, 5.1, 6): a generated satisfiable 3-CNF
+2. The lower-bound chain (docs/reductions.md §4.1, §5.1, docs/quadrature.md): a generated satisfiable 3-CNF
    and an unsatisfiable pigeonhole formula go SAT → OV → attention → gradient
    and are decided with gradient calls only, then checked against the SAT solver.
-3. Quadrature (MATH.md 6): error of f(1) against oracle calls for the paper's
+3. Quadrature (docs/quadrature.md): error of f(1) against oracle calls for the paper's
    Riemann rule and certified Gauss-Legendre, with each rule's bound.
-4. The upper bound (MATH.md 3): the polynomial method next to exact on a bounded
+4. The upper bound (docs/polynomial.md §3): the polynomial method next to exact on a bounded
    instance for several n, measured error against the certified bound, and
    the certified rank against B/√ln n (the phase transition).
 
@@ -89,7 +89,7 @@ def tally_line(checks) -> str:
 
 
 def engine_checks(checks: _Checks, rng, n: int, d: int) -> None:
-    """The exact gradient against finite differences, torch and autograd; huge scores (MATH.md 0, 2)."""
+    """The exact gradient against finite differences, torch and autograd; huge scores (docs/problems.md §0, §2)."""
     small = _instance(rng, 12, 3)
     fd = _finite_differences(small)
     err = float(np.abs(sa.loss_gradient(small).grad - fd).max())

@@ -1,17 +1,17 @@
-"""The measurements behind the demo's report and the course examples, one function each (MATH.md 3, 4-6).
+"""The measurements behind the demo's report and the course examples, one function each (docs/polynomial.md §3, docs/reductions.md §4, §5, docs/quadrature.md).
 
 Each function returns plain data (dicts and lists, JSON-ready) and does no
 printing or plotting, so `sethlab demo`, the examples/ scripts and a notebook
 share one implementation:
 
 - `decide_formula`: a CNF decided along SAT → OV → attention → gradient by
-  `sethlab.decide`, compared with the SAT solver (MATH.md 4.1, 5.1, 6);
+  `sethlab.decide`, compared with the SAT solver (docs/reductions.md §4.1, §5.1, docs/quadrature.md);
 - `quadrature_sweep`: error of f(1) against oracle calls for the paper's
-  Riemann rule and Gauss-Legendre, next to each rule's stated bound (MATH.md 6);
+  Riemann rule and Gauss-Legendre, next to each rule's stated bound (docs/quadrature.md);
 - `poly_against_exact`: the polynomial method next to exact on a bounded
-  instance, for several n (MATH.md 3, through `sethlab.app.benchmarks`);
+  instance, for several n (docs/polynomial.md §3, through `sethlab.app.benchmarks`);
 - `rank_phase_transition`: the certified rank C(d+g, g) the polynomial method
-  needs as B grows past √ln n, with d = log₂ n and ε = 1/n (MATH.md 3.2).
+  needs as B grows past √ln n, with d = log₂ n and ε = 1/n (docs/polynomial.md §3.2).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def decide_formula(cnf, label: str = "", **options) -> dict:
 
 
 def frobenius_image(cnf):
-    """The forward image of a formula that the gradient route decides: SAT → OV → attention by ‖T‖_F² (MATH.md 5.1)."""
+    """The forward image of a formula that the gradient route decides: SAT → OV → attention by ‖T‖_F² (docs/reductions.md §5.1)."""
     from sethlab.reductions.ov_to_attention import OVToAttention
     from sethlab.reductions.sat_to_ov import SatToOV
 
@@ -41,7 +41,7 @@ def frobenius_image(cnf):
 
 
 def quadrature_sweep(image, gl_nodes=(2, 4, 8, 16, 32, 64, 128), riemann_points=(1, 4, 16, 64, 256)) -> dict:
-    """Measured error of f(1) and each rule's stated bound, against oracle calls (MATH.md 6).
+    """Measured error of f(1) and each rule's stated bound, against oracle calls (docs/quadrature.md).
 
     Every point is a full run of the registered reduction `AttentionToGradient`
     with a fixed node count, so the calls are the reduction's own gradient calls.
@@ -80,7 +80,7 @@ def poly_against_exact(sizes=(512, 1024, 2048, 4096), d: int = 4, eps: float = 1
 
 
 def rank_phase_transition(ns=(2**8, 2**12, 2**16), ratios=None, seed: int = 0) -> list[dict]:
-    """Certified poly rank against B/√ln n (MATH.md 3.2): d = log₂ n, ε = 1/n, exact-arithmetic bounds.
+    """Certified poly rank against B/√ln n (docs/polynomial.md §3.2): d = log₂ n, ε = 1/n, exact-arithmetic bounds.
 
     For each n an instance with entries ±B (random signs) has score range R = B²
     exactly; `plan` (no work on the instance) gives the degree g the certified

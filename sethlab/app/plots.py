@@ -41,7 +41,7 @@ def _save(fig, path) -> str:
 
 
 def rank_phase_transition(rows: list[dict], path) -> str:
-    """log_n(rank) against B/√ln n, one curve per n; the line rank = n marks where poly stops paying (MATH.md 3.2)."""
+    """log_n(rank) against B/√ln n, one curve per n; the line rank = n marks where poly stops paying (docs/polynomial.md §3.2)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for n in sorted({r["n"] for r in rows}):
@@ -59,7 +59,7 @@ def rank_phase_transition(rows: list[dict], path) -> str:
 
 
 def poly_vs_exact_times(rows: list[dict], path) -> str:
-    """Exact and poly wall time against n, forward and gradient, on log-log axes (MATH.md 2.2, 3.3-3.4)."""
+    """Exact and poly wall time against n, forward and gradient, on log-log axes (docs/problems.md §2.2, docs/polynomial.md §3.3-3.4)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     styles = {"forward": "o", "gradient": "s"}
@@ -83,7 +83,7 @@ def poly_vs_exact_times(rows: list[dict], path) -> str:
 
 
 def quadrature_error(sweep: dict, path) -> str:
-    """Measured error of f(1) and each rule's stated bound against oracle calls (MATH.md 6)."""
+    """Measured error of f(1) and each rule's stated bound against oracle calls (docs/quadrature.md)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     floor = 1e-16

@@ -1,4 +1,4 @@
-"""A tiny progress bar for long CLI work (DESIGN.md "Command line": a bar on a terminal, quiet when piped).
+"""A tiny progress bar for long CLI work (docs/design.md "Conventions": a bar on a terminal, quiet when piped).
 
 It writes to stderr only when stderr is a terminal, and only once the work has
 run for `delay` seconds, so short commands and piped output stay clean. No

@@ -1,4 +1,4 @@
-"""The demo's output folder and its Markdown report (DESIGN.md "Command line": a table and plots in a folder).
+"""The demo's output folder and its Markdown report (docs/design.md "Conventions": a table and plots in a folder).
 
 `output_folder` builds the report in a hidden temporary folder beside the
 destination and renames it into place only when everything is written, so a
@@ -112,7 +112,7 @@ def write_markdown(path: str, r: dict) -> None:
          f"sethlab {r['version']}, seed {r['seed']}{', quick mode' if r['quick'] else ''}; "
          f"{r['seconds']:.1f} s on {r['machine'].get('cpus')} CPUs (Python {r['machine'].get('python')}, "
          f"numpy {r['machine'].get('numpy')}, torch {r['machine'].get('torch', 'not installed')}).", "",
-         "Mathematics: MATH.md (sections cited below). Raw figures: `results.json`.", "",
+         "Mathematics: the docs/ pages of the sethlab repository (cited below). Raw figures: `results.json`.", "",
          "## Checks", ""]
     L += _table(["", "check", "detail"],
                 [[c["status"].upper(), c["check"], c["detail"]] for c in r["checks"]])
@@ -120,7 +120,7 @@ def write_markdown(path: str, r: dict) -> None:
     L += ["", f"{counts['pass']} of {counts['pass'] + counts['fail']} checks passed"
               + (f", {counts['skip']} skipped." if counts["skip"] else "."), ""]
 
-    L += ["## SAT decided by gradient calls (MATH.md 4.1, 5.1, 6)", "",
+    L += ["## SAT decided by gradient calls (docs/reductions.md §4.1, §5.1, docs/quadrature.md)", "",
           "Each formula goes SAT -> OV (split and list) -> attention (one zero anchor key, "
           "decided by ||T||_F^2) -> attention-loss gradient. Only the gradient calls decide: "
           "f(1) = f(0) + integral of f'(lambda), f' = 2 tr(grad L) at X = lambda I, by certified "
@@ -138,19 +138,19 @@ def write_markdown(path: str, r: dict) -> None:
                  "answer", "SAT solver", "seconds"], rows)
 
     q = r["quadrature"]
-    L += ["", "## Quadrature: error against oracle calls (MATH.md 6)", "",
+    L += ["", "## Quadrature: error against oracle calls (docs/quadrature.md)", "",
           f"The first formula's attention image (nq = {q['sizes']['nq']}, nk = {q['sizes']['nk']}, "
           f"d = {q['sizes']['d']}); f(1) = {q['f1']:.6g}; the decision needs an error below the gap "
           f"{q['gap']:.3g}. The paper's rule uses ceil(ln^4 n) = {q['paper_points']} points.", ""]
     L += _table(["rule", "calls", "measured error", "certified bound"],
                 [[x["rule"], x["calls"], f"{x['measured_error']:.2e}", f"{x['stated_bound']:.2e}"]
                  for x in q["rows"]])
-    L += ["", "Gauss-Legendre converges exponentially; its certified bound (Bernstein ellipse, MATH.md 6) "
+    L += ["", "Gauss-Legendre converges exponentially; its certified bound (Bernstein ellipse, docs/quadrature.md) "
           "falls below the gap after a few hundred calls. The Riemann sum converges like 1/m and the bound "
           "the paper can state for it stays far above the gap: its error budget does not close "
-          "(MATH.md 8, misprint 8).", ""]
+          "(docs/misprints.md, misprint 8).", ""]
 
-    L += ["## Polynomial method next to exact (MATH.md 3)", "",
+    L += ["## Polynomial method next to exact (docs/polynomial.md §3)", "",
           "Bounded instance: every entry uniform in [-1, 1] (R <= 1), certified eps as listed.", ""]
     L += _table(["problem", "n", "degree", "rank", "exact s", "poly s", "speedup", "measured error",
                  "certified bound"],
@@ -158,7 +158,7 @@ def write_markdown(path: str, r: dict) -> None:
                   f"{x['poly_seconds']:.3f}", f"{x['speedup']:.1f}x", f"{x['measured_error']:.1e}",
                   f"{x['error_bound']:.1e}"] for x in r["poly"]])
 
-    L += ["", "## Rank phase transition (MATH.md 3.2)", "",
+    L += ["", "## Rank phase transition (docs/polynomial.md §3.2)", "",
           "Certified degree g and rank C(d+g, g) for entries +-B, d = log2 n, eps = 1/n, "
           "bounds in exact arithmetic (the setting of the theorems). Below log_n(rank) = 1 the "
           "polynomial method has fewer features than keys; the theorems put the threshold at "

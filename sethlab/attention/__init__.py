@@ -1,4 +1,4 @@
-"""Attention and attention-gradient instances and their backends (MATH.md sections 1-3).
+"""Attention and attention-gradient instances and their backends (docs/problems.md §1, §2, docs/polynomial.md §3).
 
     attention(inst, method="exact"|"poly", backend="numpy"|"torch", eps=None, device=None, dtype=None)
     loss_gradient(inst, ...)

@@ -1,4 +1,4 @@
-"""Public entry points: `attention`, `loss_gradient`, `plan`, dispatching on method and backend (DESIGN.md "Backends")."""
+"""Public entry points: `attention`, `loss_gradient`, `plan`, dispatching on method and backend (docs/design.md "Backends")."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def attention(
     as_tensor: bool = False,
     memory_budget=None,
 ) -> AttentionResult:
-    """Att(Q, K, V) (MATH.md 1); `method="poly"` approximates within `eps` entrywise (MATH.md 3.3).
+    """Att(Q, K, V) (docs/problems.md §1); `method="poly"` approximates within `eps` entrywise (docs/polynomial.md §3.3).
 
     `memory_budget` (bytes, '8G' or '25%'; default $SETHLAB_MEMORY_BUDGET or half the available memory)
     bounds what the call allocates: blocks shrink to fit, or the call is refused before any work.
@@ -109,7 +109,7 @@ def loss_gradient(
     as_tensor: bool = False,
     memory_budget=None,
 ) -> GradientResult:
-    """∂L/∂X and L(X) (MATH.md 2.1-2.2); `method="poly"` within `eps` entrywise (MATH.md 3.4).
+    """∂L/∂X and L(X) (docs/problems.md §2.1-2.2); `method="poly"` within `eps` entrywise (docs/polynomial.md §3.4).
 
     `memory_budget` as for `attention`.
     """
@@ -119,7 +119,7 @@ def loss_gradient(
 
 
 def plan(inst, method: str = "poly", eps: float | None = None, **options):
-    """What a `poly` request needs (degree, rank, flops, memory) before any work (MATH.md 3)."""
+    """What a `poly` request needs (degree, rank, flops, memory) before any work (docs/polynomial.md §3)."""
     if method != "poly":
         raise InvalidInstance(f"method: plan() describes method='poly' requests, got {method!r}")
     if not isinstance(inst, (AttentionInstance, GradientInstance)):

@@ -1,4 +1,4 @@
-"""Row blocking shared by every streaming engine: memory O(block · nk), never nq × nk (MATH.md 2.2)."""
+"""Row blocking shared by every streaming engine: memory O(block · nk), never nq × nk (docs/problems.md §2.2)."""
 
 from __future__ import annotations
 

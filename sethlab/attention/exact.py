@@ -1,4 +1,4 @@
-"""Exact attention and loss gradient in one streaming pass over query-row blocks (MATH.md 2.1-2.2).
+"""Exact attention and loss gradient in one streaming pass over query-row blocks (docs/problems.md §2.1-2.2).
 
 Per block I: P = exp(s_I − rowmax) unnormalized; one product P·[h, 1] gives S h
 and the row sums l together; then p_I = P ∘ ((c/l) hᵀ − r/l), again one product
@@ -20,7 +20,7 @@ from sethlab.memory import format_bytes, memory_budget
 
 
 def memory_bytes(inst, itemsize: int, b: int) -> tuple[int, int]:
-    """(fixed bytes, bytes per row of a block) the exact engine allocates for `inst` (MATH.md 2.2).
+    """(fixed bytes, bytes per row of a block) the exact engine allocates for `inst` (docs/problems.md §2.2).
 
     Per row of a block: the nk-wide weight buffer (and the gradient's second one). Fixed: the
     working-precision copies of the inputs, the float64 temporaries made while casting them, the
@@ -66,7 +66,7 @@ def _with_ones(ops, M: np.ndarray):
 def weight_blocks(q, k, ops, b: int):
     """Yield (lo, hi, P) with P = exp(s_I − rowmax) for s = q kᵀ/d, the unnormalized softmax of one block of b rows.
 
-    P lives in one b×nk buffer reused by the next block (memory O(b·nk), MATH.md 2.2).
+    P lives in one b×nk buffer reused by the next block (memory O(b·nk), docs/problems.md §2.2).
     """
     nq, nk = q.shape[0], k.shape[0]
     Qs = ops.asarray(q / q.shape[1])
@@ -92,7 +92,7 @@ def attention_exact(inst: AttentionInstance, ops, block_size: int | None = None,
 
 
 def gradient_blocks(inst: GradientInstance, ops, b: int):
-    """Yield (lo, hi, p_I, c_I) for consecutive blocks of b query rows (MATH.md 2.2).
+    """Yield (lo, hi, p_I, c_I) for consecutive blocks of b query rows (docs/problems.md §2.2).
 
     p_I is the b×nk block of p = S∘q − diag(r)S and c_I the residual block; both
     live in buffers reused by the next block, so a consumer that keeps them copies them.

@@ -1,4 +1,4 @@
-"""Polynomials for exp with a certified relative error on [−R, R] (MATH.md 3.1).
+"""Polynomials for exp with a certified relative error on [−R, R] (docs/polynomial.md §3.1).
 
 Three families, each with a *proven* bound on sup |P(s) − eˢ| / eˢ for the
 float64 coefficients actually used:
@@ -45,7 +45,7 @@ FLOAT_MAX_DEGREE = 170
 
 @dataclass(frozen=True)
 class ExpPoly:
-    """P(s) = Σ_j coeffs[j]·sʲ with |P(s) − eˢ| <= rel_error·eˢ on [−R, R] (MATH.md 3.1)."""
+    """P(s) = Σ_j coeffs[j]·sʲ with |P(s) − eˢ| <= rel_error·eˢ on [−R, R] (docs/polynomial.md §3.1)."""
 
     kind: str
     degree: int
@@ -64,7 +64,7 @@ class ExpPoly:
         return out
 
     def abs_sum(self, t: float | None = None) -> float:
-        """Σ_j |a_j|·tʲ (t = R by default): the size of the terms ⟨φ, ψ⟩ adds up (MATH.md 3.1 rounding)."""
+        """Σ_j |a_j|·tʲ (t = R by default): the size of the terms ⟨φ, ψ⟩ adds up (docs/polynomial.md §3.1 rounding)."""
         t = self.R if t is None else t
         try:
             return float(sum(abs(a) * t**j for j, a in enumerate(self.coeffs)))
@@ -156,7 +156,7 @@ def chebyshev_estimate(g: int, R: float) -> float:
 
 
 def taylor(g: int, R: float) -> ExpPoly:
-    """Plain Taylor T_g around 0 (MATH.md 3.1)."""
+    """Plain Taylor T_g around 0 (docs/polynomial.md §3.1)."""
     g, R = _check(g, R)
     coeffs = tuple(1.0 / math.factorial(j) if j <= FLOAT_MAX_DEGREE else 0.0 for j in range(g + 1))
     bound = taylor_bound(g, R) if g <= FLOAT_MAX_DEGREE else math.inf  # 1/j! underflows past 170
@@ -164,7 +164,7 @@ def taylor(g: int, R: float) -> ExpPoly:
 
 
 def shifted_taylor(g: int, R: float) -> ExpPoly:
-    """e^{−R}·Σ_{j<=g} (s + R)ʲ/j!: always valid, positive, below eˢ (MATH.md 3.1)."""
+    """e^{−R}·Σ_{j<=g} (s + R)ʲ/j!: always valid, positive, below eˢ (docs/polynomial.md §3.1)."""
     g, R = _check(g, R)
     coeffs = _shifted_coeffs(g, R)
     excess = _up(_shifted_rounding(g, R))
@@ -200,7 +200,7 @@ def _shifted_coeffs(g: int, R: float) -> tuple:
 
 
 def chebyshev(g: int, R: float) -> ExpPoly:
-    """Truncated Chebyshev series of eˢ on [−R, R], I_0(R) + 2Σ_{k<=g} I_k(R)T_k(s/R), certified exactly (MATH.md 3.1).
+    """Truncated Chebyshev series of eˢ on [−R, R], I_0(R) + 2Σ_{k<=g} I_k(R)T_k(s/R), certified exactly (docs/polynomial.md §3.1).
 
     The Bessel coefficients are computed in floating point; their conversion to the monomial
     basis is exact (integers), so the only roundings are the final float coefficients, and

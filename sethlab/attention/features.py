@@ -1,4 +1,4 @@
-"""Monomial features turning P(⟨q, k⟩/d) into a rank-r product ⟨φ(q), ψ(k)⟩ (MATH.md 3.2).
+"""Monomial features turning P(⟨q, k⟩/d) into a rank-r product ⟨φ(q), ψ(k)⟩ (docs/polynomial.md §3.2).
 
 φ(q)_α = a_{|α|}·(|α|!/α!)·q^α/d^{|α|} and ψ(k)_α = k^α over all α ∈ Nᵈ with
 |α| <= g, so r = C(d + g, g). Monomials are built degree by degree: the
@@ -19,7 +19,7 @@ from sethlab.errors import InvalidInstance
 
 
 def rank(d: int, g: int) -> int:
-    """r = C(d + g, g): the number of monomials of degree <= g in d variables (MATH.md 3.2)."""
+    """r = C(d + g, g): the number of monomials of degree <= g in d variables (docs/polynomial.md §3.2)."""
     if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
         raise InvalidInstance(f"d: must be a positive integer, got {d!r}")
     if isinstance(g, bool) or not isinstance(g, (int, np.integer)) or g < 0:
@@ -97,14 +97,14 @@ def monomials_t(ops, Xt, g: int, out=None):
 
 
 def query_coefficients(d: int, a) -> np.ndarray:
-    """c_α = a_{|α|}·|α|!/α! (numpy float64, length r): φ(q) = c ∘ (q/d)^α (MATH.md 3.2)."""
+    """c_α = a_{|α|}·|α|!/α! (numpy float64, length r): φ(q) = c ∘ (q/d)^α (docs/polynomial.md §3.2)."""
     a = np.asarray(a, dtype=np.float64)
     g = len(a) - 1
     return a[degrees(d, g)] * multinomials(d, g)
 
 
 def query_features(Q, poly, ops=None):
-    """φ(Q): nq × r with φ(q)_α = a_{|α|}(|α|!/α!) q^α / d^{|α|} (MATH.md 3.2)."""
+    """φ(Q): nq × r with φ(q)_α = a_{|α|}(|α|!/α!) q^α / d^{|α|} (docs/polynomial.md §3.2)."""
     ops = _default_ops(ops)
     Q = np.asarray(Q, dtype=np.float64)
     d = Q.shape[1]
@@ -114,7 +114,7 @@ def query_features(Q, poly, ops=None):
 
 
 def key_features(K, g: int, ops=None):
-    """ψ(K): nk × r with ψ(k)_α = k^α (MATH.md 3.2)."""
+    """ψ(K): nk × r with ψ(k)_α = k^α (docs/polynomial.md §3.2)."""
     ops = _default_ops(ops)
     K = np.asarray(K, dtype=np.float64)
     return monomials_t(ops, ops.asarray(np.ascontiguousarray(K.T)), g).T

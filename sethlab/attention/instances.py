@@ -1,7 +1,7 @@
-"""Attention (AAttC) and attention-loss-gradient (AAttLGC) instances, MATH.md sections 1-2.
+"""Attention (AAttC) and attention-loss-gradient (AAttLGC) instances, docs/problems.md §1-2.
 
 Frozen, validated containers of float64 matrices with the bounds the theorems
-are stated in (‖Q‖∞, ‖K‖∞, ‖A1 X‖∞, ‖A2‖∞ and the score range R of MATH.md 3.1).
+are stated in (‖Q‖∞, ‖K‖∞, ‖A1 X‖∞, ‖A2‖∞ and the score range R of docs/polynomial.md §3.1).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sethlab.errors import InvalidInstance
 
 
 def score_range(q: np.ndarray, k: np.ndarray) -> float:
-    """A provable R with |⟨q_i, k_j⟩/d| <= R for all i, j (MATH.md 3.1), also bounding Σ_k |q_ik k_jk|/d.
+    """A provable R with |⟨q_i, k_j⟩/d| <= R for all i, j (docs/polynomial.md §3.1), also bounding Σ_k |q_ik k_jk|/d.
 
     Minimum of Hölder bounds: ‖q‖∞‖k‖₁/d, ‖q‖₁‖k‖∞/d and ‖q‖₂‖k‖₂/d (the
     plain B_q·B_k is never smaller than the first two), each evaluated with at
@@ -58,7 +58,7 @@ def _shape_repr(obj, fields) -> str:
 
 @dataclass(frozen=True, eq=False, repr=False)
 class AttentionInstance:
-    """Att(Q, K, V) = D⁻¹ exp(QKᵀ/d) V with Q: nq×d, K: nk×d, V: nk×dv (MATH.md 1)."""
+    """Att(Q, K, V) = D⁻¹ exp(QKᵀ/d) V with Q: nq×d, K: nk×d, V: nk×dv (docs/problems.md §1)."""
 
     Q: np.ndarray
     K: np.ndarray
@@ -96,7 +96,7 @@ class AttentionInstance:
 
     @cached_property
     def bound_V(self) -> float:
-        """‖V‖∞ (enters the forward error bound of MATH.md 3.3)."""
+        """‖V‖∞ (enters the forward error bound of docs/polynomial.md §3.3)."""
         return max_abs(self.V)
 
     @property
@@ -106,13 +106,13 @@ class AttentionInstance:
 
     @cached_property
     def score_range(self) -> float:
-        """R: every score ⟨q_i, k_j⟩/d lies in [−R, R] (MATH.md 3.1)."""
+        """R: every score ⟨q_i, k_j⟩/d lies in [−R, R] (docs/polynomial.md §3.1)."""
         return score_range(self.Q, self.K)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
 class GradientInstance:
-    """The loss L(X) = ½‖D⁻¹exp(A1 X A2ᵀ/d) A3 Y − E‖_F² at the point X (MATH.md 2).
+    """The loss L(X) = ½‖D⁻¹exp(A1 X A2ᵀ/d) A3 Y − E‖_F² at the point X (docs/problems.md §2).
 
     Shapes: A1 nq×d, A2 nk×d, A3 nk×m, E nq×dv, X d×d, Y m×dv.
     """
@@ -157,7 +157,7 @@ class GradientInstance:
 
     @cached_property
     def h(self) -> np.ndarray:
-        """h = A3 Y, the effective values (MATH.md 2.1; computed in float64, rounding accounted as for A1X)."""
+        """h = A3 Y, the effective values (docs/problems.md §2.1; computed in float64, rounding accounted as for A1X)."""
         return _finite_product(self.A3, self.Y, "A3·Y")
 
     @cached_property
@@ -172,7 +172,7 @@ class GradientInstance:
 
     @cached_property
     def bound_A1(self) -> float:
-        """‖A1‖∞ (enters the gradient error bound of MATH.md 3.4)."""
+        """‖A1‖∞ (enters the gradient error bound of docs/polynomial.md §3.4)."""
         return max_abs(self.A1)
 
     @cached_property
@@ -192,7 +192,7 @@ class GradientInstance:
 
     @cached_property
     def score_range(self) -> float:
-        """R: every score ⟨(A1X)_i, (A2)_j⟩/d lies in [−R, R] (MATH.md 3.1)."""
+        """R: every score ⟨(A1X)_i, (A2)_j⟩/d lies in [−R, R] (docs/polynomial.md §3.1)."""
         return score_range(self.A1X, self.A2)
 
     def forward_instance(self) -> AttentionInstance:

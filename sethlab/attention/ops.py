@@ -1,10 +1,10 @@
 """Array backends (numpy, torch on any device) behind one small interface.
 
 The exact and polynomial engines are written once against `Ops`; each backend
-supplies matrix products, in-place elementwise passes and transfers (DESIGN.md
+supplies matrix products, in-place elementwise passes and transfers (docs/design.md
 "Backends"). numpy runs its elementwise passes on a small thread pool, since
 numpy ufuncs are single-threaded and, for small d, the n² exponentials are
-the bottleneck (MATH.md 2.2).
+the bottleneck (docs/problems.md §2.2).
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ class NumpyOps:
             f.result()
 
     def shifted_exp_(self, x):
-        """x ← exp(x − rowmax(x)) in place (the row-max subtraction of MATH.md 0)."""
+        """x ← exp(x − rowmax(x)) in place (the row-max subtraction of docs/problems.md §0)."""
 
         def work(blk):
             m = blk.max(axis=1, keepdims=True)
@@ -127,9 +127,9 @@ class NumpyOps:
         self._rows(lambda a, b: np.multiply(a, b, out=a), x, y)
         return x
 
-    # --- polynomial-method engine (sethlab.attention.poly, MATH.md 3) ---
+    # --- polynomial-method engine (sethlab.attention.poly, docs/polynomial.md §3) ---
     def mul_into(self, x, y, out):
-        """out ← x ∘ y (broadcasting), written into an existing array (monomial features, MATH.md 3.2)."""
+        """out ← x ∘ y (broadcasting), written into an existing array (monomial features, docs/polynomial.md §3.2)."""
         return np.multiply(x, y, out=out)
 
     def memory_available(self) -> int | None:
@@ -235,9 +235,9 @@ class TorchOps:
     def mul_(self, x, y):
         return x.mul_(y)
 
-    # --- polynomial-method engine (sethlab.attention.poly, MATH.md 3) ---
+    # --- polynomial-method engine (sethlab.attention.poly, docs/polynomial.md §3) ---
     def mul_into(self, x, y, out):
-        """out ← x ∘ y (broadcasting), written into an existing tensor (monomial features, MATH.md 3.2)."""
+        """out ← x ∘ y (broadcasting), written into an existing tensor (monomial features, docs/polynomial.md §3.2)."""
         return self.torch.mul(x, y, out=out)
 
     def memory_available(self) -> int | None:

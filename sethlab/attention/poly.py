@@ -1,8 +1,8 @@
-"""The polynomial-method backend: attention and its gradient in O(n·r·d·dv) with a certified error (MATH.md 3).
+"""The polynomial-method backend: attention and its gradient in O(n·r·d·dv) with a certified error (docs/polynomial.md §3).
 
 exp(⟨q,k⟩/d) is replaced by P(⟨q,k⟩/d) = ⟨φ(q), ψ(k)⟩ (rank r = C(d+g, g)); then
 
-- keys, one pass:    M = Σ_blocks ψ(K_b)ᵀ X_b,  X = [h, 1, A2 ⊗ h, A2]  (row-wise Kronecker, MATH.md 3.4)
+- keys, one pass:    M = Σ_blocks ψ(K_b)ᵀ X_b,  X = [h, 1, A2 ⊗ h, A2]  (row-wise Kronecker, docs/polynomial.md §3.4)
 - queries, one pass: Y_b = φ(Q_b) M gives w, S̃h, c, r and the d·(dv+1) sums that the gradient needs.
 
 Each pass is one r × b feature block and one thin matrix product per block of rows; memory
@@ -47,7 +47,7 @@ MIN_BUDGET_ROWS = 64
 
 @dataclass(frozen=True)
 class Plan:
-    """What a poly request needs, before any work: degree, rank, certified bound, flops, memory (MATH.md 3)."""
+    """What a poly request needs, before any work: degree, rank, certified bound, flops, memory (docs/polynomial.md §3)."""
 
     kind: str  # "forward" or "gradient"
     polynomial: str  # family of `exp_poly`
@@ -68,7 +68,7 @@ class Plan:
     flops: float
     bytes: int
     memory_budget: int
-    exact_flops: float  # the exact engine's matrix-product flops (MATH.md 2.2)
+    exact_flops: float  # the exact engine's matrix-product flops (docs/problems.md §2.2)
     exact_exps: int  # and its exponentials
     loss_error_bound: float | None  # gradient requests: certified |L̃ − L|
     certificate: poly_bounds.Certificate = field(repr=False, compare=False)
@@ -132,7 +132,7 @@ def _certificate(sc, arith, eps, degree, layout):
     if not math.isfinite(cert.error_bound):
         raise CertificationError(
             f"degree: {degree} cannot be certified at R = {sc.R:.4g}: relative error η = {cert.eta:.3g} with "
-            f"rounding δ = {cert.rounding:.3g} leaves no finite bound, so P may vanish (MATH.md 3.1; "
+            f"rounding δ = {cert.rounding:.3g} leaves no finite bound, so P may vanish (docs/polynomial.md §3.1; "
             f"docs/rounding.md); raise the degree or use method='exact'"
         )
     return cert
@@ -278,7 +278,7 @@ def _setup(inst, ops, eps, degree, block_size, memory_budget):
 
 
 def attention_poly(inst: AttentionInstance, ops, *, eps=None, degree=None, block_size=None, memory_budget=None):
-    """(T ≈ Att(Q, K, V) as a backend nq × dv array, info) with ‖T − Att‖∞ <= info['error_bound'] (MATH.md 3.3)."""
+    """(T ≈ Att(Q, K, V) as a backend nq × dv array, info) with ‖T − Att‖∞ <= info['error_bound'] (docs/polynomial.md §3.3)."""
     if not isinstance(inst, AttentionInstance):
         raise InvalidInstance(f"inst: expected AttentionInstance, got {type(inst).__name__}")
     p, coef, buf = _setup(inst, ops, eps, degree, block_size, memory_budget)
@@ -292,7 +292,7 @@ def attention_poly(inst: AttentionInstance, ops, *, eps=None, degree=None, block
 
 
 def gradient_columns(inst: GradientInstance) -> np.ndarray:
-    """X = [h, 1, A2 ⊗ h, A2] (nk × (d+1)(dv+1)): column a·dv + l of A2 ⊗ h is A2[:, a]·h[:, l] (MATH.md 3.4)."""
+    """X = [h, 1, A2 ⊗ h, A2] (nk × (d+1)(dv+1)): column a·dv + l of A2 ⊗ h is A2[:, a]·h[:, l] (docs/polynomial.md §3.4)."""
     A2, h = inst.A2, inst.h
     nk, d, dv = inst.nk, inst.d, inst.dv
     kron = (A2[:, :, None] * h[:, None, :]).reshape(nk, d * dv)
@@ -300,7 +300,7 @@ def gradient_columns(inst: GradientInstance) -> np.ndarray:
 
 
 def loss_gradient_poly(inst: GradientInstance, ops, *, eps=None, degree=None, block_size=None, memory_budget=None):
-    """(g̃ ≈ ∂L/∂X as a backend d × d array, L̃, info), ‖g̃ − ∂L/∂X‖∞ <= info['error_bound'] (MATH.md 3.4).
+    """(g̃ ≈ ∂L/∂X as a backend d × d array, L̃, info), ‖g̃ − ∂L/∂X‖∞ <= info['error_bound'] (docs/polynomial.md §3.4).
 
     Per query row i, with Y_i = φ(q_i)·M: w_i = Y_i[1], S̃h_i = Y_i[h]/w_i, c_i = S̃h_i − E_i,
     r_i = ⟨c_i, S̃h_i⟩ and F_i[a] = Σ_l (c_il/w_i)·Y_i[A2_a h_l] − (r_i/w_i)·Y_i[A2_a];

@@ -1,4 +1,4 @@
-"""Certified error bounds of the polynomial method and the choice of degree (MATH.md 3.1, 3.3, 3.4; docs/rounding.md).
+"""Certified error bounds of the polynomial method and the choice of degree (docs/polynomial.md §3.1, §3.3, §3.4; docs/rounding.md).
 
 The polynomial engine fits the row model of `rounding` (docs/rounding.md, "Polynomial engine"):
 
@@ -10,7 +10,7 @@ The polynomial engine fits the row model of `rounding` (docs/rounding.md, "Polyn
    products), so each value, row and gradient sum is perturbed per term by at most
    δ = γ_K·Σ_j |a_j| R_t^j · e^R/(1 − η), relative to P(ŝ) >= (1 − η)e^{−R} (R_t >= ⟨|x|,|k|⟩/d);
 3. the row model then gives the forward and gradient bounds (`rounding.forward_error`,
-   `rounding.gradient_error`), which reduce to MATH.md 3.3/3.4 at u = 0.
+   `rounding.gradient_error`), which reduce to docs/polynomial.md §3.3/3.4 at u = 0.
 
 `dtype=None` plans for exact arithmetic (the theorems' setting): no rounding at all.
 """
@@ -65,12 +65,12 @@ class Certificate:
 
     @property
     def eta_prime(self) -> float:
-        """η_S under its MATH.md 3.3 name η' (|S̃ − S| <= η'·S)."""
+        """η_S under its docs/polynomial.md §3.3 name η' (|S̃ − S| <= η'·S)."""
         return self.eta_S
 
 
 def normalized_error(lo: float, hi: float) -> float:
-    """η_S with |Ŝ − S| <= η_S·S when every weight's ratio to eˢ lies in [1 − lo, 1 + hi] (MATH.md 3.3)."""
+    """η_S with |Ŝ − S| <= η_S·S when every weight's ratio to eˢ lies in [1 − lo, 1 + hi] (docs/polynomial.md §3.3)."""
     if not lo < 1:
         return math.inf
     return (lo + hi) / (1 - lo)
@@ -166,7 +166,7 @@ def _floor(g: int, sc: Scales, dtype: str) -> float:
 
 
 def at_degree(g: int, sc: Scales, dtype: str | None, layout: Layout) -> Certificate:
-    """The family with the smallest certified bound at degree g (MATH.md 3.1: use whichever is best).
+    """The family with the smallest certified bound at degree g (docs/polynomial.md §3.1: use whichever is best).
 
     dtype=None plans for exact arithmetic: exact-coefficient bounds and no rounding term.
     """
@@ -180,7 +180,7 @@ def choose(sc: Scales, dtype: str | None, eps: float, layout: Layout, max_degree
     """The lowest degree (any family) whose certified bound is <= eps; CertificationError if none can be.
 
     Degrees rise until a family meets eps. The search stops once the rounding floor alone (what
-    any polynomial of that or a higher degree must pay) exceeds eps (MATH.md 3.1).
+    any polynomial of that or a higher degree must pay) exceeds eps (docs/polynomial.md §3.1).
     """
     if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps > 0):
         raise InvalidInstance(f"eps: must be a positive finite number, got {eps!r}")

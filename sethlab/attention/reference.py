@@ -1,7 +1,7 @@
 """Plain-formula references for tests and benchmarks only: they form the whole nq×nk matrix.
 
 `loss_gradient_autograd` is torch autograd on L(X) = ½‖softmax(A1 X A2ᵀ/d) A3 Y − E‖²
-(MATH.md 2); `attention_naive` is numpy on Att = D⁻¹exp(QKᵀ/d)V (MATH.md 1).
+(docs/problems.md §2); `attention_naive` is numpy on Att = D⁻¹exp(QKᵀ/d)V (docs/problems.md §1).
 """
 
 from __future__ import annotations

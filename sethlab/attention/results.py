@@ -1,4 +1,4 @@
-"""Results of the attention backends: value, certified error bound, rank, degree, timing (DESIGN.md "Backends")."""
+"""Results of the attention backends: value, certified error bound, rank, degree, timing (docs/design.md "Backends")."""
 
 from __future__ import annotations
 
@@ -24,14 +24,14 @@ class _Result:
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class AttentionResult(_Result):
-    """Forward attention T ≈ Att(Q, K, V) with ‖T − Att‖∞ <= error_bound (MATH.md 1, 3.3)."""
+    """Forward attention T ≈ Att(Q, K, V) with ‖T − Att‖∞ <= error_bound (docs/problems.md §1, docs/polynomial.md §3.3)."""
 
     output: np.ndarray
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class GradientResult(_Result):
-    """g̃ ≈ ∂L/∂X with ‖g̃ − ∂L/∂X‖∞ <= error_bound, and the loss L(X) (MATH.md 2, 3.4)."""
+    """g̃ ≈ ∂L/∂X with ‖g̃ − ∂L/∂X‖∞ <= error_bound, and the loss L(X) (docs/problems.md §2, docs/polynomial.md §3.4)."""
 
     grad: np.ndarray
     loss: float

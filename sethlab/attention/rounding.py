@@ -9,7 +9,7 @@ assumed and measured by the tests: exp, cos and sin of numpy and torch are
 within `ULPS` units in the last place, and results that underflow commit an
 absolute error of at most the subnormal spacing (added as explicit terms).
 
-Both engines (exact, MATH.md 2.2; polynomial, MATH.md 3) are analysed through
+Both engines (exact, docs/problems.md §2.2; polynomial, docs/polynomial.md §3) are analysed through
 one *row model* (docs/rounding.md, "Row model"): per query row the engine's
 output equals the exact formula evaluated with softmax weights Ŝ_ij,
 |Ŝ_ij − S_ij| <= η_S·S_ij, with per-term relative perturbations δ_N, δ_l and δ_F
@@ -268,7 +268,7 @@ def gradient_error(sc: Scales, row: RowModel, u: float, k_rows: int | None = Non
 
 
 def exact_rows(sc: Scales, u: float, lam: float, chunk: int = EXACT_SUM_CHUNK) -> RowModel:
-    """The row model of the streaming exact engine (MATH.md 2.2; docs/rounding.md, "Exact engine").
+    """The row model of the streaming exact engine (docs/problems.md §2.2; docs/rounding.md, "Exact engine").
 
     Scores ŝ = fl(fl(x̂/d)·k) carry γ_{d+3} (plus the stored A1X's γ_d); the shift by the row
     maximum rounds once (|ŝ − m̂| <= 2 max|ŝ|); exp is within ULPS ulps. Value and row sums are

@@ -28,7 +28,7 @@ def plan_arrays(nbytes, what: str) -> None:
 
 
 def rng_for(seed) -> np.random.Generator:
-    """``numpy.random.default_rng(seed)``; a seed must be None or a nonnegative int (DESIGN.md "Randomness")."""
+    """``numpy.random.default_rng(seed)``; a seed must be None or a nonnegative int (docs/design.md "Conventions")."""
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
         raise InvalidInstance(f"seed: must be None or a nonnegative integer, got {seed!r}")
     return np.random.default_rng(None if seed is None else int(seed))

@@ -1,8 +1,8 @@
-"""Bounded attention and attention-gradient instances (MATH.md 1-2): entries at most B, the parameter of the theorems.
+"""Bounded attention and attention-gradient instances (docs/problems.md §1-2): entries at most B, the parameter of the theorems.
 
 With B² small against ln n these are the instances the polynomial method solves
-in almost-linear time (MATH.md 3); hard instances come from the reductions
-(`sethlab reduce`, MATH.md 5-6). `adversarial=True` puts every entry of Q and K
+in almost-linear time (docs/polynomial.md §3); hard instances come from the reductions
+(`sethlab reduce`, docs/reductions.md §5, docs/quadrature.md). `adversarial=True` puts every entry of Q and K
 (A1 and A2) at ±B, the worst case for the score range R = B².
 """
 

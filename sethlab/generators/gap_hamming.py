@@ -1,4 +1,4 @@
-"""Planted Gap-Hamming instances (MATH.md 5.2): one pair at distance ``< t``, every other
+"""Planted Gap-Hamming instances (docs/reductions.md §5.2): one pair at distance ``< t``, every other
 pair at distance ``>= far = ceil((1+gap)·t)``, verified with the exact solver."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Random OV instances: one planted orthogonal pair, or a certified absence of any (MATH.md 4.1).
+"""Random OV instances: one planted orthogonal pair, or a certified absence of any (docs/problems.md §4.2).
 
 Accidental orthogonal pairs are broken by setting one shared coordinate to 1 on
 non-planted vectors only. Setting bits never creates orthogonality, so one pass

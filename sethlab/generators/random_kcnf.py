@@ -1,4 +1,4 @@
-"""Random k-CNF formulas, optionally with a planted satisfying assignment (MATH.md 4.1 sources)."""
+"""Random k-CNF formulas, optionally with a planted satisfying assignment (docs/problems.md §4.1)."""
 
 from __future__ import annotations
 

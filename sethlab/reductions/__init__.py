@@ -1,5 +1,5 @@
-"""Reductions between problems (DESIGN.md "Reduction"): the classic chain of MATH.md 4, the reductions
-to attention and its gradient of MATH.md 5-6, their registry and the verifier.
+"""Reductions between problems (docs/design.md "Reduction"): the classic chain of docs/reductions.md §4, the reductions
+to attention and its gradient of docs/reductions.md §5, docs/quadrature.md, their registry and the verifier.
 
     sethlab.reductions.get(name)        a registered reduction
     sethlab.reductions.path(src, dst)   a chain composed into one reduction

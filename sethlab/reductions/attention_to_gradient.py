@@ -1,4 +1,4 @@
-"""Forward attention → loss gradient, a Turing reduction (AS24 Appendix E; MATH.md 6).
+"""Forward attention → loss gradient, a Turing reduction (AS24 Appendix E; docs/quadrature.md).
 
 For a forward instance (Q, K, V) with 0/1 values, f(λ) = ‖softmax(λ·QKᵀ/d) V‖_F²
 = 2·L(λI) for A1 = Q, A2 = K, A3 = V, Y = I, E = 0. One gradient call gives
@@ -54,7 +54,7 @@ def attention_images(**kwargs):
 
 
 def gradient_instance(inst: AttentionInstance, lam: float) -> GradientInstance:
-    """The AAttLGC instance at X = λ·I_d: A1 = Q, A2 = K, A3 = V, Y = I_dv, E = 0 (MATH.md 6)."""
+    """The AAttLGC instance at X = λ·I_d: A1 = Q, A2 = K, A3 = V, Y = I_dv, E = 0 (docs/quadrature.md)."""
     return GradientInstance(inst.Q, inst.K, inst.V, np.zeros((inst.nq, inst.dv)), lam * np.eye(inst.d), np.eye(inst.dv))
 
 
@@ -96,7 +96,7 @@ def score_span(inst: AttentionInstance) -> float:
 
 
 class AttentionToGradient(Reduction):
-    """Decide a forward image whose quantity is ‖T‖_F² with gradient calls only (MATH.md 6).
+    """Decide a forward image whose quantity is ‖T‖_F² with gradient calls only (docs/quadrature.md).
 
     rule="gauss-legendre" (default): `nodes` fixed, or chosen so the certified
     quadrature bound is at most a quarter of the prediction's gap
@@ -142,7 +142,7 @@ class AttentionToGradient(Reduction):
                 f"image: the gradient route decides ||T||_F^2, but the forward prediction is about {image.prediction.quantity}"
             )
         if not np.isin(inst.V, (0.0, 1.0)).all():
-            raise InvalidInstance("image: V must be 0/1 for the reduction of MATH.md 6")
+            raise InvalidInstance("image: V must be 0/1 for the reduction of docs/quadrature.md")
         return inst
 
     def plan(self, image: Image) -> dict:
@@ -188,7 +188,7 @@ class AttentionToGradient(Reduction):
         return Image(gradient_instance(inst, 1.0), pred, source_sizes=dict(fwd.sizes), meta={"forward": image})
 
     def _integrate(self, inst, m, oracle, accuracy, sigma, progress=None, done=0, total=None):
-        """(Σ ŵ_k f̂'(λ̂_k), its error terms) for the rule with m nodes (docs/quadrature.md, "Decision").
+        """(Σ ŵ_k f̂'(λ̂_k), its error terms) for the rule with m nodes (docs/quadrature.md, "The decision's error").
 
         Terms: the oracles' certified errors and the rounding of each trace; the rounding of the
         weighted sum; the distance of the computed nodes and weights from the exact rule's

@@ -1,4 +1,4 @@
-"""What a reduction predicts and how a decision is read off with a margin (MATH.md 7, DESIGN.md "Reduction").
+"""What a reduction predicts and how a decision is read off with a margin (docs/decision.md, docs/design.md "Reduction").
 
 A `Prediction` is stated before anything is solved; a `Decision` compares the
 measured decisive quantity with the threshold and calls the answer only when
@@ -18,7 +18,7 @@ from sethlab.attention.rounding import gamma, upper
 
 @dataclass(frozen=True)
 class Prediction:
-    """Figures a reduction commits to for one source instance (MATH.md 7).
+    """Figures a reduction commits to for one source instance (docs/decision.md).
 
     `yes_range` / `no_range` bound the decisive quantity on YES / NO instances;
     `threshold` lies between them; `accuracy` is the oracle accuracy ε the
@@ -103,7 +103,7 @@ class Decision:
 
 
 def decide_quantity(prediction: Prediction, quantity: float, error: float, calls: int = 1, **details) -> Decision:
-    """Decide from a measured `quantity` with certified `error` (MATH.md 7).
+    """Decide from a measured `quantity` with certified `error` (docs/decision.md).
 
     Conclusive only if the ranges are separated, the quantity is finite and
     |quantity − threshold| > error: then the true value is on the measured side.
@@ -128,7 +128,7 @@ def decide_quantity(prediction: Prediction, quantity: float, error: float, calls
 
 
 class Reduction:
-    """A reduction between two registered problems (DESIGN.md "Reduction").
+    """A reduction between two registered problems (docs/design.md "Reduction").
 
     Many-one reductions implement `apply`, `decide` and `overhead`, and get
     `solve` for free; Turing reductions (`turing = True`) implement `solve(x, oracle)`.

@@ -1,4 +1,4 @@
-"""Gap-Hamming → forward attention (AS23 Lemma 4.7, reconstructed; MATH.md 5.2), with zero or tuned anchors.
+"""Gap-Hamming → forward attention (AS23 Lemma 4.7, reconstructed; docs/reductions.md §5.2), with zero or tuned anchors.
 
 Pad a ↦ [a, ā], b ↦ [b, b̄] (so ⟨a', b'⟩ = d0 − dist); queries √β·a'_i, keys
 √β·b'_j then anchor keys, values [1; 0]. Row i outputs S_i/(S_i + μ) with S_i its
@@ -23,7 +23,7 @@ ANCHORS = ("tuned", "zero")
 
 
 def default_beta(d0: int, n: int, t: int, gap: float, delta: float = 1.0) -> float:
-    """β = 2(1+δ)·d0·ln n/(ε t): far-row mass <= near mass · n^{−δ} (MATH.md 5.2)."""
+    """β = 2(1+δ)·d0·ln n/(ε t): far-row mass <= near mass · n^{−δ} (docs/reductions.md §5.2)."""
     return 2 * (1 + delta) * d0 * math.log(max(n, 2)) / (gap * t)
 
 
@@ -45,7 +45,7 @@ def _ratio(log_num: float, log_other: float) -> float:
 
 
 class HammingToAttention(Reduction):
-    """The many-one reduction Gap-Hamming → AttC of MATH.md 5.2, deciding by max_i T_i or ‖T‖_F²."""
+    """The many-one reduction Gap-Hamming → AttC of docs/reductions.md §5.2, deciding by max_i T_i or ‖T‖_F²."""
 
     name = "hamming-to-attention"
     source = "hamming-close-pair"

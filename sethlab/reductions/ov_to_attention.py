@@ -1,4 +1,4 @@
-"""OV → forward attention directly (MATH.md 5.1): entries Θ(log n), one anchor key.
+"""OV → forward attention directly (docs/reductions.md §5.1): entries Θ(log n), one anchor key.
 
 Query i = √β·a_i, key j = −√β·b_j, plus one zero anchor key; V = [1,…,1, 0]ᵀ.
 Scores −β⟨a_i, b_j⟩/d0: an orthogonal pair contributes e⁰ = 1, any other pair at
@@ -21,7 +21,7 @@ from sethlab.solvers.ov import as_ov
 
 
 def default_beta(d0: int, n: int) -> float:
-    """β = d0·(2 ln n + ln 8), the choice of MATH.md 5.1."""
+    """β = d0·(2 ln n + ln 8), the choice of docs/reductions.md §5.1."""
     return d0 * (2 * math.log(n) + math.log(8))
 
 
@@ -31,7 +31,7 @@ def frobenius_ranges(nq: int, no_row_max: float) -> tuple[tuple[float, float], t
 
 
 class OVToAttention(Reduction):
-    """The many-one reduction OV → AttC of MATH.md 5.1, deciding by max_i T_i (or ‖T‖_F² for the gradient)."""
+    """The many-one reduction OV → AttC of docs/reductions.md §5.1, deciding by max_i T_i (or ‖T‖_F² for the gradient)."""
 
     name = "ov-to-attention"
     source = "ov"

@@ -1,11 +1,11 @@
-"""Quadrature for f(1) = f(0) + ∫₀¹ f'(λ) dλ, with error bounds (MATH.md 6; docs/quadrature.md).
+"""Quadrature for f(1) = f(0) + ∫₀¹ f'(λ) dλ, with error bounds (docs/quadrature.md; docs/quadrature.md).
 
 The integrand is f'(λ) for f(λ) = ‖softmax(λ·QKᵀ/d) V‖_F². Both rules state a
 bound from the instance alone (score span σ, nq, dv, ‖V‖∞):
 
 - the paper's left Riemann sum: error <= b/(2m) with b >= |f''| on [0, 1];
 - Gauss-Legendre, certified through analyticity in a Bernstein ellipse
-  (Trefethen, ATAP Thm 19.3; derivation in MATH.md 6).
+  (Trefethen, ATAP Thm 19.3; derivation in docs/quadrature.md).
 
 Those bounds are for the exact rule. The rule actually used has computed nodes
 and weights; each `Rule` carries proven bounds on their errors (node_error,
@@ -82,7 +82,7 @@ def second_derivative_bound(sigma: float, nq: int, dv: int, vmax: float) -> floa
 
 
 def riemann_error_bound(m: int, sigma: float, nq: int, dv: int, vmax: float) -> float:
-    """Left Riemann sum with m points: |error| <= b/(2m) (MATH.md 6), raised past its own rounding."""
+    """Left Riemann sum with m points: |error| <= b/(2m) (docs/quadrature.md), raised past its own rounding."""
     return second_derivative_bound(sigma, nq, dv, vmax) / (2 * m) * (1 + FORMULA_SLACK)
 
 

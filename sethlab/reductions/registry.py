@@ -1,4 +1,4 @@
-"""Every reduction of sethlab in one networkx DiGraph, and chains composed into one reduction (DESIGN.md "Reduction").
+"""Every reduction of sethlab in one networkx DiGraph, and chains composed into one reduction (docs/design.md "Reduction").
 
 Nodes are problem names; an edge holds the reductions between two problems
 (the first is the default) and their size-overhead formulas.

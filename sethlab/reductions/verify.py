@@ -1,4 +1,4 @@
-"""Hold a reduction to its predictions (MATH.md 7): Karp-style checks, prediction checks, counterexamples.
+"""Hold a reduction to its predictions (docs/decision.md): Karp-style checks, prediction checks, counterexamples.
 
 `check(reduction, instances or a hypothesis strategy, ...)` applies the reduction
 to each source instance, solves the source exactly and the target with the
@@ -162,7 +162,7 @@ def _source_size(reduction, x) -> dict:
 
 
 def check_one(reduction, x, index: int = 0, oracle=None, options: dict | None = None) -> Row:
-    """Every check of MATH.md 7 on one source instance."""
+    """Every check of docs/decision.md on one source instance."""
     from sethlab.reductions.problems import get_problem
 
     options = {k: v for k, v in (options or {}).items() if v is not None}
@@ -425,7 +425,7 @@ def _run_strategy(reduction, strategy, trials, seed, oracle, options):
 def check(reduction, instances=None, *, trials: int = 20, seed: int = 0, workers=1, oracle=None,
           method: str | None = None, backend: str | None = None, device=None, dtype=None, eps=None,
           min_conclusive: float = MIN_CONCLUSIVE) -> Report:
-    """Check a reduction (object or registered name) on instances or a hypothesis strategy (MATH.md 7).
+    """Check a reduction (object or registered name) on instances or a hypothesis strategy (docs/decision.md).
 
     `instances`: a list of source instances (checked in parallel on `workers`,
     see sethlab.executors), a hypothesis strategy (generated and shrunk here),

@@ -1,4 +1,4 @@
-"""Blocked all-pairs scans over two 0/1 matrices (MATH.md 4.1, 4.2).
+"""Blocked all-pairs scans over two 0/1 matrices (docs/problems.md §4.2, §4.4).
 
 One implementation of the pattern shared by the OV and Hamming solvers: tile
 ``A × B`` into ``bi × bj`` blocks, compute a per-pair score block with a

@@ -1,4 +1,4 @@
-"""The answer of an exact decision solver (DESIGN.md, "Problem")."""
+"""The answer of an exact decision solver (docs/design.md, "Problem")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Exact Hamming closest pair and the Gap-Hamming decision (MATH.md 4.2, 5.2).
+"""Exact Hamming closest pair and the Gap-Hamming decision (docs/problems.md §4.4).
 
 Distances come from ``dist(a, b) = |a| + |b| − 2<a, b>`` on blocked float32
 matrix products (exact for d < 2^23), or from XOR + popcount on packed words.
@@ -64,7 +64,7 @@ def promise_violation(inst: HammingInstance, *, block=None, method: str = "auto"
 
 
 def solve_hamming(inst: HammingInstance, *, strict: bool = False, block=None, method: str = "auto") -> Answer:
-    """Gap-Hamming (MATH.md 5.2): YES iff some pair has distance ``< t``; witness: the
+    """Gap-Hamming (docs/problems.md §4.4): YES iff some pair has distance ``< t``; witness: the
     closest pair. NO otherwise. With ``strict``, an instance whose minimum lies in
     ``[t, far)`` (the promise gap) raises ``InvalidInstance`` instead of answering NO.
     """

@@ -1,4 +1,4 @@
-"""Exact Orthogonal Vectors (MATH.md 4.1): blocked matrix products, never nA × nB at once."""
+"""Exact Orthogonal Vectors (docs/problems.md §4.2): blocked matrix products, never nA × nB at once."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Exact CNF-SAT: python-sat CDCL, and a vectorized brute force used as a test oracle (MATH.md 4.1).
+"""Exact CNF-SAT: python-sat CDCL, and a vectorized brute force used as a test oracle (docs/problems.md §4.1).
 
 Both return ``Answer(yes, witness)`` with the witness a tuple of ``N`` signed
 literals (``v`` true, ``-v`` false, for ``v = 1..N``).

@@ -1,4 +1,4 @@
-"""The exact streaming engine against torch autograd, finite differences and the plain formula (MATH.md 2.1-2.2)."""
+"""The exact streaming engine against torch autograd, finite differences and the plain formula (docs/problems.md §2.1-2.2)."""
 
 import numpy as np
 import pytest
@@ -35,7 +35,7 @@ def relerr(a, b):
 
 
 def grad_scale(inst):
-    """The natural size of ∂L/∂X (from the bound of MATH.md 3.4): rounding is relative to this."""
+    """The natural size of ∂L/∂X (from the bound of docs/polynomial.md §3.4): rounding is relative to this."""
     return inst.nq * inst.bound_A1 * inst.bound_A2 * inst.bound_h * (inst.bound_h + inst.bound_E) / inst.d
 
 

@@ -1,4 +1,4 @@
-"""Polynomials for exp with certified relative error (MATH.md 3.1): worked degrees, bounds >= measured, positivity."""
+"""Polynomials for exp with certified relative error (docs/polynomial.md §3.1): worked degrees, bounds >= measured, positivity."""
 
 import math
 from decimal import Decimal, localcontext
@@ -42,7 +42,7 @@ def test_shifted_taylor_degrees_match_math_md(R, eta, simple, exact):
 
 
 def test_plain_taylor_worked_example_degree_15():
-    # MATH.md 3.4: η ≈ 1.5e-12 at R = 1 needs g = 15 with plain Taylor
+    # docs/polynomial.md §3.4: η ≈ 1.5e-12 at R = 1 needs g = 15 with plain Taylor
     assert min_degree(exp_poly.taylor_bound, 1.0, 1.5e-12) == 15
 
 

@@ -1,4 +1,4 @@
-"""Monomial features (MATH.md 3.2): the rank formula, the multinomials, and ⟨φ(q), ψ(k)⟩ = P(⟨q,k⟩/d)."""
+"""Monomial features (docs/polynomial.md §3.2): the rank formula, the multinomials, and ⟨φ(q), ψ(k)⟩ = P(⟨q,k⟩/d)."""
 
 import itertools
 import math
@@ -44,7 +44,7 @@ def test_multinomials_are_exact():
 
 
 def feature_sum_bound(p, t, r):
-    """γ_{r+5g}·Σ_j |a_j| t^j: the worst-case error of fl(U Wᵀ) (docs/rounding.md, "Features").
+    """γ_{r+5g}·Σ_j |a_j| t^j: the worst-case error of fl(U Wᵀ) (docs/rounding.md, "Polynomial engine").
 
     A term φ_α(q)ψ_α(k) of degree j carries at most 5j roundings before the length-r sum: q/d
     (j), the monomial products (j − 1 on each side), the multinomial (2j), a_j times it and the

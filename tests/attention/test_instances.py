@@ -1,4 +1,4 @@
-"""Validation and bounds of AttentionInstance and GradientInstance (MATH.md 1-2, 3.1)."""
+"""Validation and bounds of AttentionInstance and GradientInstance (docs/problems.md §1-2, docs/polynomial.md §3.1)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""The polynomial-method backend (MATH.md 3.3-3.4): measured error <= certified bound <= eps, forward and gradient."""
+"""The polynomial-method backend (docs/polynomial.md §3.3-3.4): measured error <= certified bound <= eps, forward and gradient."""
 
 import math
 
@@ -16,7 +16,7 @@ from support.attention import requires_cuda, requires_torch
 
 
 def naive_gradient(inst):
-    """∂L/∂X by the closed form of MATH.md 2.1 with the whole nq × nk matrix (independent of both engines)."""
+    """∂L/∂X by the closed form of docs/problems.md §2.1 with the whole nq × nk matrix (independent of both engines)."""
     s = inst.A1X @ inst.A2.T / inst.d
     S = np.exp(s - s.max(axis=1, keepdims=True))
     S /= S.sum(axis=1, keepdims=True)
@@ -192,7 +192,7 @@ def test_float32_certifies_with_its_own_unit_roundoff():
 
 
 def test_rounding_dominated_requests_are_refused():
-    # R = 25: u·e^{2R} ≈ 6e5, no degree can certify anything (MATH.md 3.1)
+    # R = 25: u·e^{2R} ≈ 6e5, no degree can certify anything (docs/polynomial.md §3.1)
     rng = np.random.default_rng(0)
     f = forward_instance(rng, "adversarial", 20, 20, 4, 1, 5.0)
     with pytest.raises(CertificationError, match="rounding"):
@@ -245,7 +245,7 @@ def test_engine_functions_check_the_instance_type():
 @pytest.mark.parametrize("degree", [1, 2])
 def test_gradient_bound_is_within_three_orders_on_coherent_rows(degree):
     # every query row equal and h aligned with the scores: the per-row errors add up over nq,
-    # so the factor nq of MATH.md 3.4 is real and the bound stays within 1000x of the error
+    # so the factor nq of docs/polynomial.md §3.4 is real and the bound stays within 1000x of the error
     rng = np.random.default_rng(0)
     n, d = 300, 3
     A2 = signs(rng, n, d)

@@ -1,4 +1,4 @@
-"""`plan` (MATH.md 3): the worked numbers, the two regimes of the theorems, flops and the memory budget."""
+"""`plan` (docs/polynomial.md §3): the worked numbers, the two regimes of the theorems, flops and the memory budget."""
 
 import json
 import math
@@ -21,7 +21,7 @@ def signed(rng, n, d, B):
 
 
 def worked_instance(n=N16, d=4, B=1.0, seed=0):
-    """MATH.md 3.4's example: ‖A1‖∞ = ‖A2‖∞ = ‖h‖∞ = 1 (entries ±1, so R = 1), E = 0, dv = d."""
+    """docs/polynomial.md §3.4's example: ‖A1‖∞ = ‖A2‖∞ = ‖h‖∞ = 1 (entries ±1, so R = 1), E = 0, dv = d."""
     rng = np.random.default_rng(seed)
     return sa.GradientInstance(
         signed(rng, n, d, B), signed(rng, n, d, B), signed(rng, n, d, 1.0), np.zeros((n, d)), np.eye(d), np.eye(d)
@@ -61,7 +61,7 @@ def test_worked_example_plan_picks_the_certified_chebyshev(worked):
     p = sa.plan(worked, method="poly", eps=1e-6)
     assert (p.kind, p.polynomial, p.degree, p.rank) == ("gradient", "chebyshev", 12, 1820)
     assert p.error_bound <= 1e-6
-    # flops ≈ 4·n·r·(d+1)(dv+1) (MATH.md 3.4), exact ≈ 4(d+dv)n² plus its n² exponentials
+    # flops ≈ 4·n·r·(d+1)(dv+1) (docs/polynomial.md §3.4), exact ≈ 4(d+dv)n² plus its n² exponentials
     assert p.flops == pytest.approx(4 * N16 * 1820 * 25, rel=0.05)
     assert p.exact_flops == pytest.approx(2 * (2 * 4 + 2 * 4 + 2) * N16**2)
     assert p.exact_exps == N16**2
@@ -84,7 +84,7 @@ def test_plan_is_json_friendly(worked):
 
 @pytest.fixture(scope="module")
 def regimes():
-    """Planned rank at n = 2^16, d = 4, every entry at ±B with B² = f·ln n (exact arithmetic, MATH.md 3.2)."""
+    """Planned rank at n = 2^16, d = 4, every entry at ±B with B² = f·ln n (exact arithmetic, docs/polynomial.md §3.2)."""
     out = {}
     rng = np.random.default_rng(1)
     for f in (0.25, 0.5, 1.0, 2.0, 4.0):

@@ -1,4 +1,4 @@
-"""Bounded attention and gradient families: entries within B, seeded, validated (MATH.md 1-3)."""
+"""Bounded attention and gradient families: entries within B, seeded, validated (docs/problems.md §1, §2, docs/polynomial.md §3)."""
 
 import subprocess
 import sys

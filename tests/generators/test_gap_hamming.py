@@ -1,4 +1,4 @@
-"""Planted Gap-Hamming: one pair below t, every other pair at >= ceil((1+gap)t) (MATH.md 5.2)."""
+"""Planted Gap-Hamming: one pair below t, every other pair at >= ceil((1+gap)t) (docs/reductions.md §5.2)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Attention → gradient (MATH.md 6): f' from one gradient call, quadrature rules and their stated bounds."""
+"""Attention → gradient (docs/quadrature.md): f' from one gradient call, quadrature rules and their stated bounds."""
 
 import numpy as np
 import pytest
@@ -120,7 +120,7 @@ def test_refuses_non_binary_values_and_wrong_quantity():
 
 @pytest.mark.parametrize("n, d0", [(64, 12), (128, 14)])
 def test_poly_cannot_be_fast_on_the_hard_instances(n, d0):
-    """The planned rank at the accuracy the reduction needs dwarfs n² (entries Θ(log n), MATH.md 3.2, 5.1)."""
+    """The planned rank at the accuracy the reduction needs dwarfs n² (entries Θ(log n), docs/polynomial.md §3.2, docs/reductions.md §5.1)."""
     image = frob_image(planted_ov(n, d0, seed=0)[0])
     accuracy = AttentionToGradient().apply(image).prediction.accuracy
     inst = gradient_instance(image.target, 1.0)

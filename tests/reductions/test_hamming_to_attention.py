@@ -1,4 +1,4 @@
-"""Gap-Hamming → attention (MATH.md 5.2): the paper's zero anchors are inconclusive in float64, tuned anchors decide."""
+"""Gap-Hamming → attention (docs/reductions.md §5.2): the paper's zero anchors are inconclusive in float64, tuned anchors decide."""
 
 import numpy as np
 import pytest
@@ -35,7 +35,7 @@ def test_tuned_anchors_conclusive_and_correct(seed):
     for inst, truth in yes_and_no(1024, 40, 3, 2 / 3, seed=seed):
         image = red.apply(inst)
         p = image.prediction
-        assert p.yes_range[0] >= 0.998 and p.no_range[1] <= 2e-3  # MATH.md 5.2's figures
+        assert p.yes_range[0] >= 0.998 and p.no_range[1] <= 2e-3  # docs/reductions.md §5.2's figures
         res = sa.attention(image.target)
         dec = red.decide(image, res)
         assert dec.conclusive and dec.answer == truth

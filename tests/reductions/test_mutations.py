@@ -1,7 +1,7 @@
 """The mutation suite: deliberately broken variants of the real reductions, each caught by `check` with a counterexample.
 
-Mutants follow the misprints and slips MATH.md warns about (section 8) and the
-construction details of sections 4-6. The catch rate and the median number of
+Mutants follow the papers' misprints (docs/misprints.md) and the
+construction details of docs/reductions.md and docs/quadrature.md. The catch rate and the median number of
 trials to catch are printed (pytest -s) and asserted.
 """
 
@@ -41,7 +41,7 @@ class SplitOffByOne(SatToOV):
 
 
 class FlippedLiterals(SatToOV):
-    """a_α[c] = 1 iff α sets some literal of C_c true (the polarity of MATH.md 4.1 reversed)."""
+    """a_α[c] = 1 iff α sets some literal of C_c true (the polarity of docs/reductions.md §4.1 reversed)."""
 
     name = "mutant-flipped-literals"
 
@@ -137,7 +137,7 @@ class WrongFZero(AttentionToGradient):
 
 
 def buggy_gradient(bug):
-    """A plain-formula gradient oracle (MATH.md 2.1) with one of the misprints of MATH.md 8."""
+    """A plain-formula gradient oracle (docs/problems.md §2.1) with one of the misprints of docs/misprints.md."""
 
     def oracle(inst, accuracy=None):
         d = inst.d

@@ -1,4 +1,4 @@
-"""OV → attention directly (MATH.md 5.1): predictions stated up front, decisions with a margin."""
+"""OV → attention directly (docs/reductions.md §5.1): predictions stated up front, decisions with a margin."""
 
 import math
 

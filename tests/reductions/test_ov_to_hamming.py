@@ -1,4 +1,4 @@
-"""OV → Hamming 3-bit gadget and equal-weight padding (MATH.md 4.2)."""
+"""OV → Hamming 3-bit gadget and equal-weight padding (docs/reductions.md §4.2)."""
 
 import numpy as np
 import pytest
@@ -10,6 +10,7 @@ from sethlab import InvalidInstance
 from sethlab.instances import OVInstance
 from sethlab.reductions.hamming_to_attention import _equal_weight as equal_weight
 from sethlab.reductions.ov_to_hamming import OVToHamming, _gadget_a as gadget_a, _gadget_b as gadget_b
+from sethlab.solvers import closest_pair, solve_hamming, solve_ov
 
 RED = OVToHamming()
 
@@ -24,7 +25,6 @@ def forward_witness(image, pair):
 
 def backward_witness(image, pair):
     return RED.backward_witness(image, pair)
-from sethlab.solvers import closest_pair, solve_hamming, solve_ov
 
 
 def dist(A, B):

@@ -1,4 +1,4 @@
-"""SAT → OV split and list (MATH.md 4.1): answers, witness maps, sizes, edge cases."""
+"""SAT → OV split and list (docs/reductions.md §4.1): answers, witness maps, sizes, edge cases."""
 
 import itertools
 import time
@@ -12,6 +12,7 @@ from sethlab import InvalidInstance
 from sethlab.generators import random_kcnf
 from sethlab.reductions import _split_and_list as sl
 from sethlab.reductions.sat_to_ov import SatToOV
+from sethlab.solvers import orthogonal_pairs, satisfies, solve_ov, solve_sat
 
 RED = SatToOV()
 
@@ -26,7 +27,6 @@ def forward_witness(image, assignment):
 
 def backward_witness(image, pair):
     return RED.backward_witness(image, pair)
-from sethlab.solvers import orthogonal_pairs, satisfies, solve_ov, solve_sat
 
 
 @st.composite

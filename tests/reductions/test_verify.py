@@ -29,7 +29,7 @@ def test_every_registered_reduction_passes(name):
 
 
 def test_the_papers_zero_anchors_cannot_be_verified_in_floating_point():
-    # AS23's zero anchors: near and far outputs differ below float64 resolution on most instances (MATH.md 5.2).
+    # AS23's zero anchors: near and far outputs differ below float64 resolution on most instances (docs/reductions.md §5.2).
     # No answer is wrong, but most are inconclusive, so the report fails instead of passing on nothing.
     report = check(ZERO, trials=20, seed=1)
     assert all(r.ok for r in report.rows) and not report.ok

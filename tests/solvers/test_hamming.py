@@ -1,4 +1,4 @@
-"""Hamming closest pair and the Gap-Hamming decision against brute force (MATH.md 4.2, 5.2)."""
+"""Hamming closest pair and the Gap-Hamming decision against brute force (docs/reductions.md §4.2, §5.2)."""
 
 import numpy as np
 import pytest

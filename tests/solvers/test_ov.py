@@ -1,4 +1,4 @@
-"""Exact OV solver against brute force (sethlab/solvers/ov.py, MATH.md 4.1)."""
+"""Exact OV solver against brute force (sethlab/solvers/ov.py, docs/reductions.md §4.1)."""
 
 import numpy as np
 import pytest

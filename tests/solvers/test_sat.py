@@ -1,4 +1,4 @@
-"""SAT solvers: python-sat CDCL against the vectorized brute force (MATH.md 4.1)."""
+"""SAT solvers: python-sat CDCL against the vectorized brute force (docs/reductions.md §4.1)."""
 
 import itertools
 

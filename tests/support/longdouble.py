@@ -1,6 +1,6 @@
 """References in long double (80-bit on x86-64 Linux, 11 more bits than float64) for the bound tests.
 
-Each reference follows the closed forms of MATH.md 1 and 2.1 with the whole nq×nk matrix. Its own
+Each reference follows the closed forms of docs/problems.md §1 and 2.1 with the whole nq×nk matrix. Its own
 error is bounded with the same row model at long double's unit roundoff (docs/rounding.md); the tests
 add that (about 2^-11 of the float64 bound) to the float64 bound they check.
 """
@@ -32,7 +32,7 @@ def attention_ld(inst):
 
 
 def gradient_ld(inst):
-    """(∂L/∂X, L) in long double by the closed form of MATH.md 2.1, and a bound on the gradient's own error."""
+    """(∂L/∂X, L) in long double by the closed form of docs/problems.md §2.1, and a bound on the gradient's own error."""
     A1, A2, A3, E, X, Y = (np.asarray(getattr(inst, f), dtype=LD) for f in ("A1", "A2", "A3", "E", "X", "Y"))
     S = softmax_ld((A1 @ X) @ A2.T / inst.d)
     h = A3 @ Y

@@ -1,4 +1,4 @@
-"""Gap-Hamming close pair: some pair at distance < t, or all at >= ⌈(1+gap)t⌉ (docs/problems.md §5.2)."""
+"""Gap-Hamming close pair: some pair at distance < t, or all at >= ⌈(1+gap)t⌉ (docs/problems.md §4.4)."""
 
 from __future__ import annotations
 
