@@ -1,11 +1,13 @@
-"""Every script in examples/ runs as a course would use it (quick mode), and its output says what it should."""
+"""Every script and notebook in examples/ runs as a course would use it (quick mode), and says what it should."""
 
 import json
 import pathlib
 import subprocess
 import sys
 
+import nbformat
 import pytest
+from nbclient import NotebookClient
 
 from sethlab import io
 from sethlab.app.plots import unavailable as plots_unavailable
@@ -22,8 +24,36 @@ def run(script, *args, cwd=None):
 
 
 def test_every_example_is_tested():
-    tested = {"phase_transition.py", "sat_by_gradient.py", "check_your_reduction.py", "hard_instances.py"}
-    assert {p.name for p in EXAMPLES.glob("*.py")} == tested
+    tested = {"phase_transition.py", "sat_by_gradient.py", "check_your_reduction.py", "hard_instances.py",
+              "course.ipynb"}
+    assert {p.name for p in EXAMPLES.iterdir() if p.suffix in (".py", ".ipynb")} == tested
+
+
+def test_course_notebook_is_stored_without_outputs():
+    nb = nbformat.read(EXAMPLES / "course.ipynb", as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert len(code) >= 10
+    assert all(c.outputs == [] and c.execution_count is None for c in code)
+
+
+def test_course_notebook_runs_cell_by_cell(tmp_path, monkeypatch):
+    """Executed by a real kernel in quick mode; its last cell asserts the claims the text makes."""
+    monkeypatch.setenv("SETHLAB_COURSE_QUICK", "1")
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    nb = nbformat.read(EXAMPLES / "course.ipynb", as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert "quick mode" in text
+    assert "it satisfies the formula: True" in text
+    assert "planted 3-CNF: SAT (SAT solver: SAT)" in text and "pigeonhole(2): UNSAT (SAT solver: UNSAT)" in text
+    assert "smallest counterexample: [[-1]] over 1 variable(s)" in text
+    assert text.rstrip().endswith("every claim of this notebook holds")
+    figures = [o for o in outputs if o.output_type == "display_data" and "image/png" in o.data]
+    assert len(figures) == (2 if plots_unavailable() is None else 0)
 
 
 def test_phase_transition(tmp_path):
