@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from sethlab.attention.instances import AttentionInstance, GradientInstance
-from sethlab.attention.rounding import EVAL_SLACK, gamma, scales, upper
+from sethlab.attention.rounding import EVAL_SLACK, UNIT_ROUNDOFF, gamma, scales, upper
 from sethlab.errors import InvalidInstance
 from sethlab.reductions.base import Decision, Image, Prediction, Reduction, decide_quantity
 from sethlab.reductions.quadrature import (
@@ -27,7 +27,7 @@ from sethlab.reductions.quadrature import (
     second_derivative_bound,
 )
 
-U = 2.0**-53
+U = UNIT_ROUNDOFF["float64"]
 
 
 def make_oracle(method: str = "exact", backend: str = "numpy", device=None, dtype=None, eps: float | None = None,

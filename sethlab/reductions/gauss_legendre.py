@@ -22,10 +22,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from sethlab.attention.rounding import ULPS, gamma, rel, upper
+from sethlab.attention.rounding import ULPS, UNIT_ROUNDOFF, gamma, rel, upper
 from sethlab.errors import CertificationError, InvalidInstance
 
-U = 2.0**-53
+U = UNIT_ROUNDOFF["float64"]
 # Beyond this many nodes the O(m²) verification takes minutes; no instance of sethlab needs it.
 MAX_NODES = 1 << 15
 
