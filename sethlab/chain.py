@@ -22,7 +22,8 @@ def plan(cnf, via: str = "attention-gradient", dtype=None, memory_budget=None) -
     the SAT solver's tables, the OV sides (2^⌈N/2⌉ + 2^⌊N/2⌋ vectors of dimension m), the attention
     image (float64, and the instance's own copy), and one gradient call's instance and engine
     buffers (the engine's blocks shrink to fit, at least one row). `calls` bounds the certified
-    Gauss-Legendre count with σ <= β (scores lie in [−β, 0]); `flops_per_call` is docs/problems.md §2.2's count.
+    single-panel Gauss-Legendre count with σ <= β (scores lie in [−β, 0]); composite panels only ever
+    need fewer; `flops_per_call` is docs/problems.md §2.2's count.
     """
     import math
 
@@ -54,7 +55,9 @@ def plan(cnf, via: str = "attention-gradient", dtype=None, memory_budget=None) -
             out["calls"], out["flops_per_call"] = 1, 2.0 * nq * nk * (d + 2)
         else:
             call = 8 * 3 * (nq * d + nk * d + nk + nq) + itemsize * (2 * nq * d + 2 * nk * (d + 2)) + itemsize * 2 * nk
-            stages["attention-gradient"] = ov + image + call
+            # the score profile of the composite plan (docs/quadrature.md) lives before the calls, not with them
+            profile = 16 * nq * 256 + 8 * min(nq, 4096) * (3 * nk + 512)
+            stages["attention-gradient"] = ov + image + max(call, profile)
             beta = default_beta(d, max(nA, nB, 2)) if math.isfinite(nA) else math.inf
             nodes = certified_nodes(1 / 32, beta, nq, 1, 1.0, max_nodes=8192) if math.isfinite(beta) else None
             out["calls"] = nodes if nodes is not None else 8192

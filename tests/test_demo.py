@@ -42,8 +42,10 @@ def test_demo_passes_and_decides_sat_by_gradient_calls(quick_report):
 def test_demo_measurements_are_consistent(quick_report):
     _, _, res, _ = quick_report
     rules = {r["rule"] for r in res["quadrature"]["rows"]}
-    assert rules == {"gauss-legendre", "riemann"}
+    assert rules == {"gauss-legendre", "riemann", "certified plan"}
     assert all(r["measured_error"] <= r["stated_bound"] for r in res["quadrature"]["rows"])
+    plan = next(r for r in res["quadrature"]["rows"] if r["rule"] == "certified plan")
+    assert plan["answer"] is not None and plan["quadrature_bound"] <= res["quadrature"]["gap"] / 4
     assert {r["problem"] for r in res["poly"]} == {"forward", "gradient"}
     assert all(r["measured_error"] <= r["error_bound"] for r in res["poly"])
     for n in {r["n"] for r in res["phase"]}:

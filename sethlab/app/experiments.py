@@ -7,7 +7,8 @@ share one implementation:
 - `decide_formula`: a CNF decided along SAT → OV → attention → gradient by
   `sethlab.decide`, compared with the SAT solver (docs/reductions.md §4.1, §5.1, docs/quadrature.md);
 - `quadrature_sweep`: error of f(1) against oracle calls for the paper's
-  Riemann rule and Gauss-Legendre, next to each rule's stated bound (docs/quadrature.md);
+  Riemann rule, one-panel Gauss-Legendre and the reduction's certified plan (composite
+  panels), next to each stated bound (docs/quadrature.md);
 - `poly_against_exact`: the polynomial method next to exact on a bounded
   instance, for several n (docs/polynomial.md §3, through `sethlab.app.benchmarks`);
 - `rank_phase_transition`: the certified rank C(d+g, g) the polynomial method
@@ -44,7 +45,8 @@ def quadrature_sweep(image, gl_nodes=(2, 4, 8, 16, 32, 64, 128), riemann_points=
     """Measured error of f(1) and each rule's stated bound, against oracle calls (docs/quadrature.md).
 
     Every point is a full run of the registered reduction `AttentionToGradient`
-    with a fixed node count, so the calls are the reduction's own gradient calls.
+    with a fixed node count (one panel), plus one run of its certified plan (rule
+    "certified plan"), so the calls are the reduction's own gradient calls.
     The reference f(1) comes from the exact forward engine; `stated_bound` is the
     reduction's whole certified error (quadrature, oracles, rounding, nodes) plus
     the reference's own (docs/quadrature.md), `quadrature_bound` the exact rule's part.
@@ -57,12 +59,14 @@ def quadrature_sweep(image, gl_nodes=(2, 4, 8, 16, 32, 64, 128), riemann_points=
     ref = attention(image.target)
     f1, f1_bound = attention_quantity(ref.output, "frobenius", ref.error_bound)
     rows = []
-    for rule, counts in (("gauss-legendre", gl_nodes), ("riemann", riemann_points)):
-        for m in counts:
-            dec = AttentionToGradient(rule=rule, nodes=int(m)).solve(image)
-            rows.append({"rule": rule, "calls": dec.calls, "measured_error": abs(dec.quantity - f1),
-                         "stated_bound": dec.error + f1_bound, "quadrature_bound": dec.details["quadrature_error"],
-                         "answer": dec.answer})
+    runs = [(rule, AttentionToGradient(rule=rule, nodes=int(m))) for rule, counts in
+            (("gauss-legendre", gl_nodes), ("riemann", riemann_points)) for m in counts]
+    runs.append(("certified plan", AttentionToGradient()))  # the reduction's own choice: panels when they pay
+    for rule, red in runs:
+        dec = red.solve(image)
+        rows.append({"rule": rule, "calls": dec.calls, "measured_error": abs(dec.quantity - f1),
+                     "stated_bound": dec.error + f1_bound, "quadrature_bound": dec.details["quadrature_error"],
+                     "answer": dec.answer, "panels": len(dec.details.get("panels") or ()) or 1})
     target = image.target
     return {"f1": f1, "gap": image.prediction.gap, "threshold": image.prediction.threshold,
             "sizes": dict(image.prediction.sizes), "paper_points": paper_points(max(target.nq, target.nk)),

@@ -88,7 +88,7 @@ def quadrature_error(sweep: dict, path) -> str:
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     floor = 1e-16
     colors = {"gauss-legendre": "C0", "riemann": "C3"}
-    names = {"gauss-legendre": "Gauss-Legendre", "riemann": "left Riemann (paper)"}
+    names = {"gauss-legendre": "Gauss-Legendre, one panel", "riemann": "left Riemann (paper)"}
     for rule in ("gauss-legendre", "riemann"):
         pts = sorted((r for r in sweep["rows"] if r["rule"] == rule), key=lambda r: r["calls"])
         if not pts:
@@ -98,6 +98,11 @@ def quadrature_error(sweep: dict, path) -> str:
                   label=f"{names[rule]}: measured")
         ax.loglog(calls, [max(r["stated_bound"], floor) for r in pts], linestyle="--", color=colors[rule],
                   label=f"{names[rule]}: certified bound")
+    for r in (r for r in sweep["rows"] if r["rule"] == "certified plan"):
+        ax.loglog([r["calls"]], [max(r["measured_error"], floor)], marker="*", markersize=12, color="C2",
+                  linestyle="none", label=f"certified plan ({r['panels']} panels): measured")
+        ax.loglog([r["calls"]], [max(r["stated_bound"], floor)], marker="_", markersize=16, color="C2",
+                  linestyle="none", label="certified plan: certified bound")
     ax.axhline(sweep["gap"], color="black", linewidth=1)
     ax.text(1, sweep["gap"] * 1.3, " gap the decision needs", va="bottom")
     ax.axvline(sweep["paper_points"], color="gray", linestyle=":", linewidth=1)

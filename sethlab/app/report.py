@@ -145,10 +145,14 @@ def write_markdown(path: str, r: dict) -> None:
     L += _table(["rule", "calls", "measured error", "certified bound"],
                 [[x["rule"], x["calls"], f"{x['measured_error']:.2e}", f"{x['stated_bound']:.2e}"]
                  for x in q["rows"]])
-    L += ["", "Gauss-Legendre converges exponentially; its certified bound (Bernstein ellipse, docs/quadrature.md) "
-          "falls below the gap after a few hundred calls. The Riemann sum converges like 1/m and the bound "
-          "the paper can state for it stays far above the gap: its error budget does not close "
-          "(docs/misprints.md, misprint 8).", ""]
+    plan = [x for x in q["rows"] if x["rule"] == "certified plan"]
+    planned = (f" The reduction's certified plan, Gauss-Legendre on {plan[0]['panels']} dyadic panels bounded from "
+               f"the instance's scores (docs/quadrature.md, \"Composite panels\"), needs {plan[0]['calls']} calls."
+               if plan else "")
+    L += ["", "Gauss-Legendre converges exponentially; its one-panel certified bound (Bernstein ellipse, "
+          "docs/quadrature.md) falls below the gap only after a few hundred calls." + planned + " The Riemann sum "
+          "converges like 1/m and the bound the paper can state for it stays far above the gap: its error budget "
+          "does not close (docs/misprints.md, misprint 8).", ""]
 
     L += ["## Polynomial method next to exact (docs/polynomial.md §3)", "",
           "Bounded instance: every entry uniform in [-1, 1] (R <= 1), certified eps as listed.", ""]

@@ -26,8 +26,11 @@ from sethlab.reductions.quadrature import (
     riemann_error_bound,
     second_derivative_bound,
 )
+from sethlab.reductions.panels import Panel, composite_plan, composite_rule, score_profile
 
 U = UNIT_ROUNDOFF["float64"]
+# Above this many single-panel nodes the score profile is computed (one pass over the scores) to try panels.
+COMPOSITE_FROM = 16
 
 
 def make_oracle(method: str = "exact", backend: str = "numpy", device=None, dtype=None, eps: float | None = None,
@@ -78,11 +81,17 @@ def f_exact(inst: AttentionInstance, lam: float = 1.0) -> float:
     return float(np.sum(out * out))
 
 
+def score_error(inst: AttentionInstance) -> float:
+    """Every computed score fl(Q_I·fl(Kᵀ/d)) is within γ_{d+1}·R_abs of the exact QKᵀ/d (K/d rounds once,
+    the product is a length-d sum)."""
+    return gamma(inst.d + 1, U) * scales(inst).R_abs
+
+
 def score_span(inst: AttentionInstance) -> float:
     """σ >= max_i (max_j s_ij − min_j s_ij) for the exact s = QKᵀ/d, streamed over row blocks.
 
-    The computed span is raised past its rounding: each computed score is within γ_{d+1}·R_abs
-    of the exact one (K/d rounds once, the product is a length-d sum), the difference once more.
+    The computed span is raised past its rounding: each computed score is within `score_error`
+    of the exact one, the difference once more.
     """
     from sethlab.attention.blocks import block_rows, row_blocks
 
@@ -92,7 +101,7 @@ def score_span(inst: AttentionInstance) -> float:
     for lo, hi in row_blocks(inst.nq, b):
         s = inst.Q[lo:hi] @ Kt
         span = max(span, float((s.max(axis=1) - s.min(axis=1)).max()))
-    return upper(span * (1 + U) + 2 * gamma(inst.d + 1, U) * scales(inst).R_abs, 8)
+    return upper(span * (1 + U) + 2 * score_error(inst), 8)
 
 
 class AttentionToGradient(Reduction):
@@ -160,12 +169,29 @@ class AttentionToGradient(Reduction):
             bound = gauss_legendre_error_bound(m, *args)[0]
         elif self.certified:
             m = certified_nodes(gap / 4, *args, max_nodes=self.max_nodes)
+            if m is None or m > COMPOSITE_FROM:
+                panels = self._panels(inst, sigma, gap / 4, m)
+                if panels is not None:
+                    return {"rule": self.rule, "nodes": sum(p.nodes for p in panels),
+                            "quadrature_bound": sum(p.bound for p in panels), "sigma": sigma,
+                            "certified": True, "panels": [p.to_dict() for p in panels]}
             if m is None:
                 m = self.max_nodes
             bound = gauss_legendre_error_bound(m, *args)[0]
         else:
             m, bound = None, None  # adaptive: known only after the calls
-        return {"rule": self.rule, "nodes": m, "quadrature_bound": bound, "sigma": sigma, "certified": self.certified}
+        return {"rule": self.rule, "nodes": m, "quadrature_bound": bound, "sigma": sigma, "certified": self.certified,
+                "panels": None}
+
+    def _panels(self, inst, sigma, tol, single):
+        """Composite panels certified from the score profile, if they need fewer nodes than `single`."""
+        if not (sigma > 0 and np.any(inst.V)):
+            return None
+        profile = score_profile(inst, sigma, score_error(inst))
+        panels = composite_plan(profile, tol, self.max_nodes)
+        if panels is None or (single is not None and sum(p.nodes for p in panels) >= single):
+            return None
+        return panels
 
     def apply(self, image: Image) -> Image:
         """The gradient-side prediction: calls, accuracy per call, quadrature error, same decisive ranges."""
@@ -187,14 +213,14 @@ class AttentionToGradient(Reduction):
         )
         return Image(gradient_instance(inst, 1.0), pred, source_sizes=dict(fwd.sizes), meta={"forward": image})
 
-    def _integrate(self, inst, m, oracle, accuracy, sigma, progress=None, done=0, total=None):
+    def _integrate(self, inst, rule, oracle, accuracy, sigma, progress=None, done=0, total=None):
         """(Σ ŵ_k f̂'(λ̂_k), its error terms) for the rule with m nodes (docs/quadrature.md, "The decision's error").
 
         Terms: the oracles' certified errors and the rounding of each trace; the rounding of the
         weighted sum; the distance of the computed nodes and weights from the exact rule's
         (|f'| at the node, and |f''| <= b times the node error).
         """
-        rule = make_rule(self.rule, m)
+        m = rule.m
         values, errs = np.empty(m), np.empty(m)
         g_d = gamma(inst.d, U)
         for k, lam in enumerate(rule.nodes):
@@ -238,13 +264,16 @@ class AttentionToGradient(Reduction):
             return decide_quantity(pred, float("nan"), float("inf"), 0, rule=self.rule, nodes=0, f0=f0)
         if notes["nodes"] is not None:
             m = notes["nodes"]
-            integral, num = self._integrate(inst, m, oracle, pred.accuracy, sigma, progress, 0, m)
+            panels = notes.get("panels")
+            rule = composite_rule([Panel(**p) for p in panels]) if panels else make_rule(self.rule, m)
+            integral, num = self._integrate(inst, rule, oracle, pred.accuracy, sigma, progress, 0, m)
             quad = notes["quadrature_bound"]
             calls, kind = m, "certified"
         else:  # adaptive Gauss-Legendre: an estimate from two node counts
             m, calls, prev = 8, 0, None
             while True:
-                integral, num = self._integrate(inst, m, oracle, pred.accuracy, sigma, progress, calls, None)
+                integral, num = self._integrate(inst, make_rule(self.rule, m), oracle, pred.accuracy, sigma, progress,
+                                                calls, None)
                 calls += m
                 if prev is not None:
                     quad = abs(integral - prev)
@@ -259,6 +288,7 @@ class AttentionToGradient(Reduction):
         details = {
             "rule": self.rule, "nodes": m, "bound_kind": kind, "quadrature_error": quad,
             "numerical_error": num_err, **num, "f0": f0, "sigma": sigma, "seconds": time.perf_counter() - t0,
+            "panels": notes.get("panels"),
         }
         if kind == "estimated":  # decide on the certified bound at m; keep the estimate as information
             certified = gauss_legendre_error_bound(m, sigma, inst.nq, inst.dv, inst.bound_V)[0]

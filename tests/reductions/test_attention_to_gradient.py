@@ -84,9 +84,10 @@ def test_gauss_legendre_decides_ov_through_the_gradient(seed):
         assert dec.calls == pred.calls > 0  # oracle calls exactly as predicted
         assert dec.details["quadrature_error"] <= image.prediction.gap / 4
         assert abs(dec.quantity - f_exact(image.target)) <= dec.error
-        # the empirical rule: its estimate is right with fewer calls, but it never decides on the estimate
+        # the empirical rule: its estimate is right, but it never decides on the estimate (and the certified
+        # composite panels now need fewer calls than its doubling anyway)
         est = AttentionToGradient(certified=False).solve(image)
-        assert est.calls < dec.calls and est.details["bound_kind"] == "estimated"
+        assert est.details["bound_kind"] == "estimated" and dec.calls <= est.calls
         assert abs(est.quantity - f_exact(image.target)) <= est.details["estimated_error"] + 1e-9
         assert est.answer is None and est.details["quadrature_error"] > est.margin
 
