@@ -15,6 +15,15 @@ import sys
 from sethlab.app.benchmarks import best_time, floor_seconds, machine, numpy_rates, torch_rates  # noqa: F401
 
 
+def have_torch_rates() -> dict | None:
+    """torch's CPU rates if torch is installed, else None."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return None
+    return torch_rates()
+
+
 def rss_bytes(field: str = "VmRSS") -> int:
     """This process's resident set (VmRSS) or its peak since the last reset (VmHWM), in bytes."""
     with open("/proc/self/status") as fh:

@@ -1,12 +1,22 @@
-"""Oracle calls to decide OV through the gradient (docs/quadrature.md): Gauss-Legendre against the paper's Riemann rule.
+"""Deciding OV through gradient calls (docs/quadrature.md): certified calls, the calls that suffice, seconds per
+call against the machine's floor, quiet and under load.
 
 For OV with n = 256, 1024, 4096 and d0 = round(2 log2 n), a planted pair and a
-certified no-pair instance each: the certified Gauss-Legendre node count and its
-run, the fewest Gauss-Legendre and Riemann calls that land on the right side of
-the threshold, the paper's ⌈ln⁴ n⌉ points with the error bound it can state,
-and total times. Riemann sums reuse one nested grid of f' values.
+certified no-pair instance each:
 
-    python bench/chain.py [--quick] [--full] [--json out.json]
+- certified calls: the one-panel Gauss-Legendre count and the reduction's plan
+  (composite panels, docs/quadrature.md "Composite panels"), and the certified
+  decision run end to end (seconds, answer, error);
+- calls that suffice: the fewest one-panel Gauss-Legendre and Riemann calls
+  (powers of two) whose estimate lands on the right side of the threshold, and
+  the certified/sufficient ratio;
+- one call against the floor measured in this run (2·nq·nk·(2·d0 + 2(dv+1))
+  flops at the GEMM rate plus nq·nk exps at the best exp rate on offer, numpy or
+  torch), on a quiet machine and while another process keeps one core busy
+  (started here);
+- the paper's ⌈ln⁴ n⌉ Riemann points with the error bound it can state.
+
+    python bench/chain.py [--quick] [--sizes N ...] [--no-load] [--json out.json]
 """
 
 from __future__ import annotations
@@ -14,6 +24,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import statistics
+import subprocess
 import sys
 import time
 
@@ -21,116 +33,154 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
-from _measure import machine, write_json  # noqa: E402
+from _measure import have_torch_rates, machine, numpy_rates, write_json  # noqa: E402
+
+
+def rates() -> dict:
+    """GEMM and exp rates measured now (best of numpy and torch for exp), each the best of three tries."""
+    best = {"gemm_flops_per_s": 0.0, "exp_per_s": 0.0, "exp_source": "numpy"}
+    for _ in range(3):
+        r = numpy_rates()
+        best["gemm_flops_per_s"] = max(best["gemm_flops_per_s"], r["gemm_flops_per_s"])
+        if r["exp_per_s"] > best["exp_per_s"]:
+            best.update(exp_per_s=r["exp_per_s"], exp_source="numpy")
+        t = have_torch_rates()
+        if t and t["exp_per_s"] > best["exp_per_s"]:
+            best.update(exp_per_s=t["exp_per_s"], exp_source="torch")
+    return best
+
+
+def floor_per_call(target, r: dict) -> float:
+    nq, nk, d, dv = target.nq, target.nk, target.d, target.dv
+    return 2 * nq * nk * (2 * d + 2 * (dv + 1)) / r["gemm_flops_per_s"] + nq * nk / r["exp_per_s"]
+
+
+def per_call_seconds(target, lams, repeat: int = 3) -> float:
+    """Median seconds of one oracle call (the reduction's own oracle) over the given λ, best of `repeat` sweeps."""
+    from sethlab.reductions.attention_to_gradient import gradient_instance, make_oracle
+
+    oracle = make_oracle()
+    oracle(gradient_instance(target, float(lams[0])), None)  # warm-up: buffers, thread pool
+    sweeps = []
+    for _ in range(repeat):
+        times = []
+        for lam in lams:
+            t0 = time.perf_counter()
+            oracle(gradient_instance(target, float(lam)), None)
+            times.append(time.perf_counter() - t0)
+        sweeps.append(statistics.median(times))
+    return min(sweeps)
+
+
+class BusyCore:
+    """Another process spinning on one core while the block runs (the loaded measurement)."""
+
+    def __enter__(self):
+        self.proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        time.sleep(0.5)
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
 
 
 def main(argv=None):
-    import sethlab.attention as sa
     from sethlab.generators.ov import no_pair_ov, planted_ov
-    from sethlab.reductions.attention_to_gradient import (
-        AttentionToGradient,
-        f_at_zero,
-        f_exact,
-        gradient_instance,
-    )
+    from sethlab.reductions.attention_to_gradient import AttentionToGradient, f_at_zero, f_exact, gradient_instance
     from sethlab.reductions.ov_to_attention import OVToAttention
-    from sethlab.reductions.quadrature import make_rule, paper_points, riemann_error_bound
+    from sethlab.reductions.quadrature import (
+        certified_nodes,
+        make_rule,
+        paper_points,
+        riemann_error_bound,
+    )
+    import sethlab.attention as sa
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="n = 64, 128 only")
-    ap.add_argument("--full", action="store_true", help="run certified Gauss-Legendre at every n (slow at 4096)")
     ap.add_argument("--sizes", type=int, nargs="+", help="values of n (default 256 1024 4096)")
+    ap.add_argument("--no-load", action="store_true", help="skip the measurement under load")
     ap.add_argument("--json", help="write the figures to this file")
     args = ap.parse_args(argv)
     sizes = args.sizes or ([64, 128] if args.quick else [256, 1024, 4096])
-    rows = []
+    r = rates()
+    print(f"# machine: GEMM {r['gemm_flops_per_s'] / 1e9:.1f} GF/s, exp {r['exp_per_s'] / 1e9:.2f} G/s "
+          f"({r['exp_source']}), {machine()['cpus']} cpus")
     print("# deciding OV through gradient calls: f(1) = f(0) + integral of f'(lambda), f' = 2 tr(grad L)")
-    print(f"{'n':>5} {'d0':>3} {'inst':>8} {'sigma':>6} {'GL cert':>8} {'GL need':>8} {'GL adapt':>9} "
-          f"{'Riem need':>10} {'paper m':>8} {'paper bound':>11} {'gap':>6} {'s/call':>7} {'GL cert time':>12}")
+    head = (f"{'n':>5} {'inst':>8} {'sigma':>6} {'1-panel':>8} {'cert':>5} {'panels':>6} {'GL need':>8} "
+            f"{'cert/need':>9} {'Riem need':>9} {'gap':>6} {'ms/call':>8} {'x floor':>7} {'loaded':>7} "
+            f"{'x floor':>7} {'decide s':>8} answer")
+    print(head)
+    rows = []
     for n in sizes:
         d0 = round(2 * math.log2(n))
         for kind in ("planted", "no-pair"):
             inst = planted_ov(n, d0, seed=1)[0] if kind == "planted" else no_pair_ov(n, d0, seed=1)
             image = OVToAttention(quantity="frobenius").apply(inst)
-            target = image.target
-            pred = image.prediction
-            f1 = f_exact(target)
-            f0 = f_at_zero(target)
+            target, pred = image.target, image.prediction
+            f1, f0 = f_exact(target), f_at_zero(target)
             truth = kind == "planted"
             need = abs(f1 - pred.threshold)  # an estimate decides correctly iff its error is below this
+
+            red = AttentionToGradient()
+            t0 = time.perf_counter()
+            plan = red.plan(image)
+            plan_seconds = time.perf_counter() - t0
+            one_panel = certified_nodes(pred.gap / 4, plan["sigma"], target.nq, target.dv, target.bound_V)
+            t0 = time.perf_counter()
+            dec = red.solve(image)
+            decide_seconds = time.perf_counter() - t0
 
             def fprime(lam):
                 return 2 * float(np.trace(sa.loss_gradient(gradient_instance(target, lam)).grad))
 
-            t0 = time.perf_counter()
-            fprime(0.5)
-            per_call = time.perf_counter() - t0
-
-            red = AttentionToGradient()
-            plan = red.plan(image)
-            m_cert = plan["nodes"]
-            run_cert = args.full or n <= 1024
-            cert = None
-            if run_cert:
-                t0 = time.perf_counter()
-                cert = red.solve(image)
-                cert_time = time.perf_counter() - t0
-            else:
-                cert_time = m_cert * per_call
-            gl_need = None
-            m = 4
-            while m <= 4096:
+            gl_need, m = None, 4
+            while m <= 4096 and gl_need is None:
                 rule = make_rule("gauss-legendre", m)
-                est = f0 + float(rule.weights @ np.array([fprime(x) for x in rule.nodes]))
-                if abs(est - f1) < need:
+                if abs(f0 + float(rule.weights @ np.array([fprime(x) for x in rule.nodes])) - f1) < need:
                     gl_need = m
-                    break
                 m *= 2
-            t0 = time.perf_counter()
-            adaptive = AttentionToGradient(certified=False).solve(image)
-            adapt_time = time.perf_counter() - t0
-            grid_max = 4096 if n <= 1024 else 512
+            grid_max = 1024 if n <= 1024 else 256
             grid = np.array([fprime(k / grid_max) for k in range(grid_max)])
-            riem_need = None
-            riem_errors = {}
-            m = 1
-            while m <= grid_max:
-                est = f0 + float(grid[:: grid_max // m].mean())
-                riem_errors[m] = abs(est - f1)
-                if riem_need is None and riem_errors[m] < need:
-                    riem_need = m
-                m *= 2
+            riem_need = next((m for m in (2**k for k in range(int(math.log2(grid_max)) + 1))
+                              if abs(f0 + float(grid[:: grid_max // m].mean()) - f1) < need), None)
+
+            lams = make_rule("gauss-legendre", 16).nodes
+            floor = floor_per_call(target, r)
+            quiet = per_call_seconds(target, lams)
+            loaded = None
+            if not args.no_load:
+                with BusyCore():
+                    loaded = per_call_seconds(target, lams)
             m_paper = paper_points(max(target.nq, target.nk))
-            paper_bound = riemann_error_bound(m_paper, plan["sigma"], target.nq, target.dv, target.bound_V)
             row = {
                 "n": n, "d0": d0, "instance": kind, "truth": truth, "f1": f1, "sigma": plan["sigma"],
-                "gap": pred.gap, "seconds_per_call": per_call,
-                "gl_certified_calls": m_cert, "gl_certified_ran": run_cert,
-                "gl_certified_answer": None if cert is None else cert.answer,
-                "gl_certified_error_bound": None if cert is None else cert.error,
-                "gl_certified_measured_error": None if cert is None else abs(cert.quantity - f1),
-                "gl_certified_seconds": cert_time,
-                "gl_calls_needed": gl_need,
-                "gl_adaptive_calls": adaptive.calls, "gl_adaptive_answer": adaptive.answer,
-                "gl_adaptive_seconds": adapt_time,
+                "gap": pred.gap, "one_panel_certified_calls": one_panel, "certified_calls": plan["nodes"],
+                "panels": len(plan["panels"] or [1]), "plan_seconds": plan_seconds,
+                "certified_answer": dec.answer, "certified_error_bound": dec.error,
+                "certified_measured_error": abs(dec.quantity - f1), "decide_seconds": decide_seconds,
+                "gl_calls_needed": gl_need, "certified_over_needed": plan["nodes"] / gl_need if gl_need else None,
                 "riemann_calls_needed": riem_need, "riemann_grid_max": grid_max,
-                "riemann_errors": {str(k): v for k, v in riem_errors.items()},
-                "paper_points": m_paper, "paper_stated_bound": paper_bound,
+                "paper_points": m_paper,
+                "paper_stated_bound": riemann_error_bound(m_paper, plan["sigma"], target.nq, target.dv,
+                                                          target.bound_V),
+                "floor_seconds_per_call": floor, "seconds_per_call": quiet, "ratio_to_floor": quiet / floor,
+                "seconds_per_call_loaded": loaded,
+                "ratio_to_floor_loaded": None if loaded is None else loaded / floor,
+                "loaded_over_quiet": None if loaded is None else loaded / quiet,
             }
             rows.append(row)
-            cert_s = f"{cert_time:10.1f}s" + ("" if run_cert else "*")
-            print(f"{n:>5} {d0:>3} {kind:>8} {plan['sigma']:6.0f} {m_cert:>8} {str(gl_need):>8} "
-                  f"{adaptive.calls:>9} {str(riem_need) if riem_need else '>' + str(grid_max):>10} {m_paper:>8} "
-                  f"{paper_bound:11.2e} {pred.gap:6.3f} {per_call:7.3f} {cert_s:>12}")
-            if cert is not None:
-                ok = cert.answer == truth
-                print(f"{'':>16} certified GL: answer {cert.answer} ({'correct' if ok else 'WRONG'}), "
-                      f"error bound {cert.error:.2e}, measured {abs(cert.quantity - f1):.1e}; "
-                      f"adaptive GL: answer {adaptive.answer} with {adaptive.calls} calls")
-    print("* projected from the measured seconds per call (use --full to run it)")
+            ok = "correct" if dec.answer == truth else ("inconclusive" if dec.answer is None else "WRONG")
+            lo = "-" if loaded is None else f"{loaded * 1e3:7.2f} {loaded / floor:7.2f}"
+            print(f"{n:>5} {kind:>8} {plan['sigma']:6.0f} {one_panel!s:>8} {plan['nodes']:>5} {row['panels']:>6} "
+                  f"{gl_need!s:>8} {row['certified_over_needed'] or float('nan'):9.2f} "
+                  f"{riem_need if riem_need else '>' + str(grid_max):>9} {pred.gap:6.3f} {quiet * 1e3:8.2f} "
+                  f"{quiet / floor:7.2f} {lo:>15} {decide_seconds:8.2f} {ok}")
+    print("1-panel / cert: certified calls on one panel and with the reduction's composite panels;")
     print("GL need / Riem need: fewest calls (powers of two) whose estimate is on the correct side of the threshold;")
-    print("paper bound: the error the left Riemann sum with ceil(ln^4 n) points can state (b/2m), against the gap.")
-    write_json(args.json, {"machine": machine(), "rows": rows})
+    print("ms/call: median oracle call; x floor: against this run's GEMM and exp rates; loaded: with one core busy.")
+    write_json(args.json, {"machine": machine(), "rates": r, "rows": rows})
     return 0
 
 

@@ -1,9 +1,11 @@
 """Exact loss gradient (docs/problems.md §2.2): sethlab's streaming engine against torch autograd and the physical floor.
 
 For (n, d) = (4096, 64) and (16384, 64), float64, prints our numpy and torch-CPU
-time and peak memory next to torch autograd's, and our time against the floor
-flops/GEMM-rate + n²/exp-rate with both rates measured in this run; then one
-n = 65536 run with its peak RSS. Every measured call runs in a fresh process.
+time and peak memory next to torch autograd's and torch's fused flash-attention
+kernel's (`scaled_dot_product_attention`, FLASH backend, forward and backward),
+and our time against the floor flops/GEMM-rate + n²/exp-rate with both rates
+measured in this run; then one n = 65536 run with its peak RSS. Every measured
+call runs in a fresh process.
 
     python bench/gradient.py [--quick] [--json out.json] [--device cuda] [--dtype float32]
 """
@@ -44,13 +46,15 @@ def make_instance(n: int, d: int, seed: int = 0):
 def worker(spec: dict) -> dict:
     """One measured call in this fresh process: warm up small, reset the peak, run, report."""
     import sethlab.attention as sa
-    from sethlab.attention.reference import loss_gradient_autograd
+    from sethlab.attention.reference import loss_gradient_autograd, loss_gradient_flash
 
     who, n, d, dtype, device = spec["who"], spec["n"], spec["d"], spec["dtype"], spec["device"]
 
     def call(inst):
         if who == "autograd":
             return loss_gradient_autograd(inst, device=device, dtype=dtype)[0]
+        if who == "flash":
+            return loss_gradient_flash(inst, device=device, dtype=dtype)[0]
         backend = "torch" if who.startswith("torch") else "numpy"
         dev = device if backend == "torch" else None
         return sa.loss_gradient(inst, backend=backend, device=dev, dtype=dtype).grad
@@ -120,15 +124,17 @@ def main(argv=None):
             f"measured {k:10s}: GEMM {r['gemm_flops_per_s'] / 1e9:7.1f} GFLOP/s, exp {r['exp_per_s'] / 1e9:6.3f} G/s"
         )
     record = {"machine": machine(), "dtype": args.dtype, "d": d, "rates": rates, "rows": [], "big": None}
-    who_list = ["numpy"] + ([torch_name, "autograd"] if have_torch else [])
+    who_list = ["numpy"] + ([torch_name, "autograd", "flash"] if have_torch else [])
     print()
-    print(f"{'n':>6} {'who':>10} {'time s':>8} {'vs autograd':>11} {'floor s':>8} {'vs floor':>8} {'extra GiB':>9} {'peak GiB':>8} {'mem/autograd':>12}")
+    print(f"{'n':>6} {'who':>10} {'time s':>8} {'vs autograd':>11} {'vs flash':>8} {'floor s':>8} {'vs floor':>8} "
+          f"{'extra GiB':>9} {'peak GiB':>8} {'mem/autograd':>12}")
     for n in sizes:
         results = {}
         for who in who_list:
             spec = {"who": who, "n": n, "d": d, "dtype": args.dtype, "device": args.device if who != "numpy" else "cpu"}
             results[who] = run_worker(__file__, spec)
         ag = results.get("autograd", {})
+        fa = results.get("flash", {})
         for who, res in results.items():
             if "error" in res:
                 print(f"{n:>6} {who:>10} failed: {res['error']}")
@@ -141,11 +147,14 @@ def main(argv=None):
                 row["speedup_vs_autograd"] = ag["seconds"] / res["seconds"]
                 if res.get("extra_bytes") and ag.get("extra_bytes"):
                     row["memory_vs_autograd"] = res["extra_bytes"] / ag["extra_bytes"]
+            if fa and "seconds" in fa:
+                row["speedup_vs_flash"] = fa["seconds"] / res["seconds"]
             record["rows"].append(row)
             sp = f"{row['speedup_vs_autograd']:10.2f}x" if "speedup_vs_autograd" in row else f"{'':>11}"
+            sf = f"{row['speedup_vs_flash']:7.2f}x" if "speedup_vs_flash" in row else f"{'':>8}"
             mr = f"{row['memory_vs_autograd']:12.3f}" if "memory_vs_autograd" in row else f"{'':>12}"
             print(
-                f"{n:>6} {who:>10} {res['seconds']:8.2f} {sp} {fl:8.2f} {row['vs_floor']:7.2f}x "
+                f"{n:>6} {who:>10} {res['seconds']:8.2f} {sp} {sf} {fl:8.2f} {row['vs_floor']:7.2f}x "
                 f"{fmt_mem(res.get('extra_bytes')):>9} {fmt_mem(res['rss_peak_bytes']):>8} {mr}"
             )
     print()

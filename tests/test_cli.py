@@ -400,3 +400,29 @@ def test_progress_bar_draws_on_a_terminal_only():
     with Progress("short", stream=quiet, delay=5.0, interval=0.01):
         time.sleep(0.05)
     assert quiet.text == ""  # work shorter than the delay draws nothing
+
+
+def test_progress_bar_shows_calls_rate_and_time_left():
+    """What `sethlab chain` and `sethlab demo` draw while deciding: calls done of planned, rate, time left."""
+    import time
+
+    from sethlab.app.progress import Progress
+
+    stream = _Stream(True)
+    with Progress("deciding", stream=stream, delay=0.0, interval=0.01) as bar:
+        for k in range(1, 6):
+            bar.update("f.cnf: oracle calls", k, 20)
+            time.sleep(0.03)
+    last = [part for part in stream.text.split("\r") if "oracle calls" in part][-1]
+    assert "5/20" in last and "/s," in last and "s left" in last
+
+
+def test_decide_reports_every_gradient_call():
+    import sethlab
+    from sethlab.generators import random_kcnf
+
+    seen = []
+    dec = sethlab.decide(random_kcnf(6, 25, 3, seed=1, planted=True),
+                         progress=lambda stage, done, total: seen.append((stage, done, total)))
+    calls = [(d, t) for s, d, t in seen if s == "oracle calls"]
+    assert calls[-1] == (dec.calls, dec.calls) and [d for d, _ in calls] == list(range(1, dec.calls + 1))

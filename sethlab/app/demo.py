@@ -138,10 +138,14 @@ def chain_formulas(quick: bool, seed: int) -> list[tuple[str, object]]:
             (f"pigeonhole, {holes + 1} pigeons in {holes} holes", pigeonhole(holes))]
 
 
-def chain_checks(checks: _Checks, formulas) -> list[dict]:
+def chain_checks(checks: _Checks, formulas, bar=None) -> list[dict]:
     rows = []
     for label, cnf in formulas:
-        row = experiments.decide_formula(cnf, label)
+        progress = None
+        if bar is not None:  # the step's bar becomes a per-call bar: calls done of planned, rate, time left
+            def progress(stage, done, total, label=label):
+                bar.update(f"sethlab demo: {label}: {stage}", done, total)
+        row = experiments.decide_formula(cnf, label, progress=progress)
         rows.append(row)
         said = {None: "inconclusive", True: "SAT", False: "UNSAT"}[row["answer"]]
         detail = (f"answer {said}, SAT solver {'SAT' if row['truth'] else 'UNSAT'}; "
@@ -218,15 +222,15 @@ def run_demo(out: str | None = None, n: int = 2048, d: int = 16, seed: int = 0, 
                 timing[list(timing)[-1]] = now - timing[list(timing)[-1]]
             name = next(steps)
             timing[name] = now
-            bar.set_label(f"sethlab demo: {name}")
+            bar.update(f"sethlab demo: {name}", len(timing) - 1, len(STEPS))
 
         step()
         engine_checks(checks, rng, n, d)
         bar.advance()
         step()
         formulas = chain_formulas(quick, seed)
-        chain = chain_checks(checks, formulas)
-        bar.advance()
+        chain = chain_checks(checks, formulas, bar)
+        bar.update("sethlab demo", 2, len(STEPS))
         step()
         sweep = quadrature_checks(checks, formulas[0][1], quick)
         bar.advance()

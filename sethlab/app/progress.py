@@ -11,6 +11,8 @@ dependency beyond the standard library.
 
     with Progress("solving"):          # no total: an elapsed-time ticker
         opaque_call()
+
+With a total the bar shows done/total, the rate and the time left.
 """
 
 from __future__ import annotations
@@ -37,12 +39,13 @@ class Progress:
         self.done = 0
         self._start = 0.0
         self._drawn = False
+        self._since, self._done_at_since = 0.0, 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> "Progress":
-        self._start = time.monotonic()
+        self._start = self._since = time.monotonic()
         if self.enabled:
             self._thread = threading.Thread(target=self._tick, daemon=True)
             self._thread.start()
@@ -62,8 +65,13 @@ class Progress:
             self.done += k
 
     def update(self, label: str, done: int, total: int | None) -> None:
-        """Show `label` with `done` of `total` units (an elapsed-time ticker when total is None)."""
+        """Show `label` with `done` of `total` units (an elapsed-time ticker when total is None).
+
+        The rate and the time left are measured from the moment this label and total first appeared.
+        """
         with self._lock:
+            if (label, total) != (self.label, self.total) or done < self.done:
+                self._since, self._done_at_since = time.monotonic(), done
             self.label, self.done, self.total = label, done, total
 
     def set_label(self, label: str) -> None:
@@ -72,11 +80,17 @@ class Progress:
             self.label = label
 
     def _line(self) -> str:
-        elapsed = time.monotonic() - self._start
+        now = time.monotonic()
+        elapsed = now - self._start
         if self.total:
             frac = min(1.0, self.done / self.total)
             filled = int(round(frac * WIDTH))
-            return f"{self.label} [{'#' * filled}{'.' * (WIDTH - filled)}] {self.done}/{self.total} {elapsed:5.1f}s"
+            line = f"{self.label} [{'#' * filled}{'.' * (WIDTH - filled)}] {self.done}/{self.total}"
+            span, done = now - self._since, self.done - self._done_at_since
+            if done > 0 and span > 0:
+                rate = done / span
+                line += f", {rate:.3g}/s, {max(self.total - self.done, 0) / rate:.0f}s left"
+            return line + f" {elapsed:5.1f}s"
         return f"{self.label} ... {elapsed:5.1f}s"
 
     def _tick(self) -> None:

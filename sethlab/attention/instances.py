@@ -15,6 +15,20 @@ from sethlab._arrays import as_matrix, max_abs
 from sethlab.errors import InvalidInstance
 
 
+def row_stats(a: np.ndarray) -> tuple[float, float, float]:
+    """Of |a|: the largest entry, the largest row 1-norm and the largest row 2-norm (one side of `score_range`)."""
+    aa = np.abs(a)
+    if aa.size == 0:
+        return 0.0, 0.0, 0.0
+    return float(aa.max()), float(aa.sum(axis=1).max()), float(np.sqrt(np.einsum("ij,ij->i", aa, aa).max()))
+
+
+def score_range_from(sq: tuple, sk: tuple, d: int) -> float:
+    """`score_range` from the `row_stats` of both sides (a key side shared by many query sides is read once)."""
+    candidates = (sq[0] * sk[1] / d, sq[1] * sk[0] / d, sq[2] * sk[2] / d)
+    return float(min(candidates)) * (1 + 2 * (d + 8) * 2.0**-53)
+
+
 def score_range(q: np.ndarray, k: np.ndarray) -> float:
     """A provable R with |⟨q_i, k_j⟩/d| <= R for all i, j (docs/polynomial.md §3.1), also bounding Σ_k |q_ik k_jk|/d.
 
@@ -23,16 +37,7 @@ def score_range(q: np.ndarray, k: np.ndarray) -> float:
     most d + 4 roundings of non-negative numbers and inflated past them
     (docs/rounding.md), so the float result is never below the exact one.
     """
-    d = q.shape[1]
-    aq, ak = np.abs(q), np.abs(k)
-    candidates = (
-        float(aq.max()) * float(ak.sum(axis=1).max()) / d,
-        float(aq.sum(axis=1).max()) * float(ak.max()) / d,
-        float(np.sqrt(np.einsum("ij,ij->i", aq, aq).max()))
-        * float(np.sqrt(np.einsum("ij,ij->i", ak, ak).max()))
-        / d,
-    )
-    return float(min(candidates)) * (1 + 2 * (d + 8) * 2.0**-53)
+    return score_range_from(row_stats(q), row_stats(k), q.shape[1])
 
 
 def _finite_product(a: np.ndarray, b: np.ndarray, what: str) -> np.ndarray:
@@ -191,9 +196,28 @@ class GradientInstance:
         return max(self.bound_A1X, self.bound_A2)
 
     @cached_property
+    def key_stats(self) -> tuple[float, float, float]:
+        """`row_stats` of A2, the key side of every score bound."""
+        return row_stats(self.A2)
+
+    @cached_property
+    def abs_h_max(self) -> float:
+        """max (|A3|·|Y|) in float64 (before rounding is accounted for; docs/rounding.md)."""
+        return float((np.abs(self.A3) @ np.abs(self.Y)).max()) if self.A3.size and self.Y.size else 0.0
+
+    @cached_property
     def score_range(self) -> float:
         """R: every score ⟨(A1X)_i, (A2)_j⟩/d lies in [−R, R] (docs/polynomial.md §3.1)."""
-        return score_range(self.A1X, self.A2)
+        return score_range_from(row_stats(self.A1X), self.key_stats, self.d)
+
+    # derived only from A2, A3, Y, E: one instance's values serve another with the same arrays
+    KEY_SIDE = ("h", "bound_h", "bound_A2", "bound_E", "key_stats", "abs_h_max")
+
+    def adopt_key_side(self, other: "GradientInstance") -> None:
+        """Take the key-side values `other` has computed (the caller has checked A2, A3, Y, E are equal)."""
+        for name in self.KEY_SIDE:
+            if name in other.__dict__ and name not in self.__dict__:
+                self.__dict__[name] = other.__dict__[name]
 
     def forward_instance(self) -> AttentionInstance:
         """The attention instance (A1 X, A2, A3 Y) whose output is S h."""

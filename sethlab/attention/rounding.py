@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sethlab.attention.blocks import EXACT_SUM_CHUNK
-from sethlab.attention.instances import AttentionInstance, score_range
+from sethlab.attention.instances import AttentionInstance, row_stats, score_range, score_range_from
 from sethlab.errors import InvalidInstance
 
 UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24}
@@ -159,8 +159,9 @@ def _scales(inst) -> Scales:
     else:
         d, m = inst.d, inst.m
         a1x = upper(np.abs(inst.A1) @ np.abs(inst.X), d)  # >= |A1||X| entrywise (d-term sums of non-negatives)
-        hbar = upper(float((np.abs(inst.A3) @ np.abs(inst.Y)).max()), m)
-        sc = Scales("gradient", inst.nq, inst.nk, d, inst.dv, m, score_range(a1x, np.abs(inst.A2)), inst.score_range,
+        hbar = upper(inst.abs_h_max, m)
+        sc = Scales("gradient", inst.nq, inst.nk, d, inst.dv, m, score_range_from(row_stats(a1x), inst.key_stats, d),
+                    inst.score_range,
                     d, m, hbar, inst.bound_E, inst.bound_A2, upper(float(np.abs(inst.A1).sum(axis=0).max()), inst.nq),
                     2 * hbar, max(inst.bound_A1X, inst.bound_A2, inst.bound_A1, hbar, inst.bound_E))
     return sc

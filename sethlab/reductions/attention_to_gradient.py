@@ -35,13 +35,26 @@ COMPOSITE_FROM = 16
 
 def make_oracle(method: str = "exact", backend: str = "numpy", device=None, dtype=None, eps: float | None = None,
                 memory_budget=None):
-    """An oracle for AAttLGC: any `loss_gradient` configuration, as a callable GradientInstance → GradientResult."""
+    """An oracle for AAttLGC: any `loss_gradient` configuration, as a callable GradientInstance → GradientResult.
+
+    Exact oracles keep the engine set up between calls on instances that share the key side (the
+    X = λ·I calls of one quadrature, `sethlab.attention.api.PreparedGradient`); every call is still a
+    whole gradient with its own certified bound.
+    """
     from sethlab.attention import loss_gradient
+    from sethlab.attention.api import PreparedGradient
+
+    prepared = []
 
     def oracle(inst: GradientInstance, accuracy: float | None = None):
+        if method == "exact":
+            if not prepared:
+                prepared.append(PreparedGradient(inst, backend=backend, device=device, dtype=dtype,
+                                                 memory_budget=memory_budget))
+            return prepared[0](inst)
         e = eps if eps is not None else accuracy
-        return loss_gradient(inst, method=method, backend=backend, device=device, dtype=dtype,
-                             eps=e if method == "poly" else None, memory_budget=memory_budget)
+        return loss_gradient(inst, method=method, backend=backend, device=device, dtype=dtype, eps=e,
+                             memory_budget=memory_budget)
 
     oracle.method, oracle.backend = method, backend
     return oracle

@@ -8,7 +8,7 @@ import sethlab
 import sethlab.attention as sa
 from sethlab.attention.exact import gradient_blocks
 from sethlab.attention.ops import get_ops
-from sethlab.attention.reference import attention_naive, loss_gradient_autograd
+from sethlab.attention.reference import attention_naive, loss_gradient_autograd, loss_gradient_flash
 
 from support.attention import random_gradient_instance, requires_cuda, requires_torch, torch, wide_score_instance
 
@@ -99,6 +99,17 @@ def test_huge_scores_stay_finite_and_correct(span):
     assert np.isfinite(res.grad).all() and np.isfinite(res.loss)
     np.testing.assert_allclose(res.grad, g_ref, rtol=1e-8, atol=1e-8 * np.abs(g_ref).max())
     assert res.loss == pytest.approx(loss_ref, rel=1e-10)
+
+
+@requires_torch
+@pytest.mark.parametrize("nq,nk,d,dv", [(1, 1, 1, 1), (37, 53, 5, 3), (300, 257, 16, 4)])
+def test_flash_peer_matches_the_engine(nq, nk, d, dv):
+    # the fused kernel bench/gradient.py compares against computes the same loss and gradient
+    inst = random_gradient_instance(np.random.default_rng(nq), nq, nk, d, dv, 2, scale=1.0)
+    res = sa.loss_gradient(inst)
+    g, loss = loss_gradient_flash(inst)
+    assert np.abs(g - res.grad).max() <= res.error_bound + 1e-12 * np.abs(res.grad).max()
+    assert loss == pytest.approx(res.loss, rel=1e-12)
 
 
 def test_scores_of_1000_forward():

@@ -1,0 +1,119 @@
+"""The numpy engine's threading rule (sethlab/attention/ops.py): blocks on the pool with BLAS at one thread give
+the same bits as one thread, leave BLAS's setting as it was, and the prepared engine of the quadrature's
+X = λI calls gives exactly what loss_gradient gives."""
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+import sethlab.attention as sa
+from sethlab import InvalidInstance
+from sethlab.attention import exact
+from sethlab.attention.api import PreparedGradient
+from sethlab.attention.ops import NumpyOps
+from sethlab.generators.ov import planted_ov
+from sethlab.reductions.attention_to_gradient import gradient_instance
+from sethlab.reductions.ov_to_attention import OVToAttention
+
+
+def blas_threads():
+    return sorted(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+
+def big_instance(seed=0, nq=700, nk=900, d=6, dv=2):
+    rng = np.random.default_rng(seed)
+    return sa.GradientInstance(rng.normal(size=(nq, d)), rng.normal(size=(nk, d)), rng.normal(size=(nk, dv)),
+                               rng.normal(size=(nq, dv)), rng.normal(size=(d, d)) * 0.5, np.eye(dv))
+
+
+def test_blocks_on_threads_give_the_same_bits_as_one_thread():
+    inst = big_instance()
+    one, two = NumpyOps(threads=1), NumpyOps(threads=2)
+    assert exact.plan_rows(inst, two)[1] == 2  # the pool is used: nq·nk is above PARALLEL_SCORES
+    g1, l1, i1 = exact.loss_gradient_exact(inst, one)
+    g2, l2, i2 = exact.loss_gradient_exact(inst, two)
+    assert np.array_equal(g1, g2) and l1 == l2 and i1 == i2
+    fwd = inst.forward_instance()
+    assert np.array_equal(exact.attention_exact(fwd, one)[0], exact.attention_exact(fwd, two)[0])
+
+
+def test_blas_threads_are_restored():
+    before = blas_threads()
+    sa.loss_gradient(big_instance(1))
+    sa.loss_gradient(big_instance(2, nq=30, nk=40))  # small: one thread, BLAS held at one
+    assert blas_threads() == before
+
+
+def test_threaded_gradient_matches_a_direct_formula():
+    inst = big_instance(3, nq=600, nk=500, d=4, dv=1)
+    s = inst.A1X @ inst.A2.T / inst.d
+    S = np.exp(s - s.max(axis=1, keepdims=True))
+    S /= S.sum(axis=1, keepdims=True)
+    h = inst.h
+    c = S @ h - inst.E
+    q = c @ h.T
+    p = S * q - (S * q).sum(axis=1, keepdims=True) * S
+    np.testing.assert_allclose(sa.loss_gradient(inst).grad, inst.A1.T @ p @ inst.A2 / inst.d, rtol=1e-11, atol=1e-13)
+
+
+def test_prepared_engine_equals_loss_gradient_at_every_lambda():
+    image = OVToAttention(quantity="frobenius").apply(planted_ov(300, 12, seed=1)[0])
+    att = image.target
+    prepared = PreparedGradient(gradient_instance(att, 1.0))
+    for lam in (0.0, 0.013, 0.5, 1.0):
+        gi = gradient_instance(att, lam)
+        a, b = prepared(gi), sa.loss_gradient(gi)
+        assert np.array_equal(a.grad, b.grad) and a.loss == b.loss
+        assert a.error_bound == b.error_bound and a.loss_error_bound == b.loss_error_bound
+
+
+def test_prepared_engine_falls_back_for_other_keys_and_poly():
+    inst = big_instance(4, nq=40, nk=30)
+    other = big_instance(5, nq=40, nk=30)
+    prepared = PreparedGradient(inst)
+    assert np.array_equal(prepared(other).grad, sa.loss_gradient(other).grad)
+    poly = PreparedGradient(inst, method="poly", eps=1e-3)
+    assert poly(inst).method == "poly"
+    with pytest.raises(InvalidInstance, match="method"):
+        PreparedGradient(inst, method="nope")
+
+
+def test_passes_from_several_user_threads_agree_and_restore_blas():
+    import threading
+
+    before = blas_threads()
+    inst = big_instance(6)
+    want = exact.loss_gradient_exact(inst, NumpyOps(threads=1))[0]
+    got, errors = [], []
+
+    def run():
+        try:
+            for _ in range(3):
+                got.append(sa.loss_gradient(inst).grad)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(got) == 9
+    assert all(np.array_equal(g, want) for g in got)
+    assert blas_threads() == before
+
+
+def test_a_failing_block_propagates_and_restores_blas():
+    before = blas_threads()
+    ops = NumpyOps(threads=2)
+    seen = []
+
+    def fn(lo, hi):
+        if lo == 3:
+            raise ValueError("block 3")
+        return lo
+
+    with pytest.raises(ValueError, match="block 3"):
+        ops.map_blocks(fn, [(i, i + 1) for i in range(8)], seen.append)
+    assert seen == [0, 1, 2]  # results before the failure were consumed in order
+    assert blas_threads() == before
