@@ -132,6 +132,7 @@ def attention_exact(inst: AttentionInstance, ops, block_size: int | None = None,
     """(Att(Q, K, V) as a backend nq×dv array, info with its worst-case rounding bound)."""
     check_range(scales(inst), ops.dtype_name)
     b, workers = plan_rows(inst, ops, block_size, memory_budget)
+    ops.prepare_exp(inst.nq * inst.nk)
     nk, dv = inst.nk, inst.dv
     V1 = _with_ones(ops, inst.V)
     Qs, Kt = ops.asarray(inst.Q / inst.d), ops.asarray(inst.K.T)
@@ -206,6 +207,7 @@ class ExactGradient:
         check_range(scales(inst), ops.dtype_name)
         self.ops, self.shape = ops, (inst.nq, inst.nk, inst.d, inst.dv)
         self.b, self.workers = plan_rows(inst, ops, block_size, memory_budget)
+        self.exp = ops.prepare_exp(inst.nq * inst.nk)
         self.A2 = ops.asarray(inst.A2)
         self.keys = _GradientPass(inst, ops, self.b)
         b, d = self.b, inst.d

@@ -18,6 +18,8 @@ outside such passes keep BLAS's own threads.
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -71,6 +73,7 @@ class NumpyOps:
         self.device = "cpu"
         self.threads = max(1, threads if threads is not None else min(usable_cpus(), 8))
         self._pool = _pool(self.threads) if self.threads > 1 else None
+        self._exp = _numpy_exp
 
     # transfers
     def asarray(self, a: np.ndarray) -> np.ndarray:
@@ -138,6 +141,11 @@ class NumpyOps:
                     if f is not None and not f.cancelled():
                         f.exception()  # wait: no task may outlive the BLAS limit or its buffers
 
+    def prepare_exp(self, scores: int) -> str:
+        """Choose the exp kernel for a pass of `scores` exponentials (`exp_kernel`); returns its name."""
+        name, self._exp = exp_kernel(self.dtype_name, self.threads, scores)
+        return name
+
     def single_thread(self):
         """Context: numpy's BLAS at one thread (small products lose more to BLAS's threads than they gain)."""
         return _single_threaded_blas()
@@ -159,10 +167,12 @@ class NumpyOps:
     def shifted_exp_(self, x, parallel: bool = True):
         """x ← exp(x − rowmax(x)) in place (the row-max subtraction of docs/problems.md §0)."""
 
+        exp = self._exp
+
         def work(blk):
             m = blk.max(axis=1, keepdims=True)
             np.subtract(blk, m, out=blk)
-            np.exp(blk, out=blk)
+            exp(blk)
 
         self._rows(work, x, parallel=parallel)
         return x
@@ -184,6 +194,85 @@ class NumpyOps:
     def full_precision(self):
         """numpy's products are always in the working precision (docs/rounding.md, "Assumptions")."""
         return contextlib.nullcontext()
+
+
+def _numpy_exp(blk) -> None:
+    np.exp(blk, out=blk)
+
+
+def _torch_exp(blk) -> None:
+    import torch
+
+    t = torch.from_numpy(blk)
+    torch.exp(t, out=t)
+
+
+# numpy's exp at or above this many per second and thread is not worth importing torch for (torch's
+# vectorized exp ran at 0.6 G/s per thread here, numpy's at 1.0-1.2 G/s where numpy has its AVX-512
+# kernel and about 0.25 G/s where it falls back to the C library)
+NUMPY_EXP_ENOUGH = 0.8e9
+# a pass this large may pay torch's import (about 1.5 s) when numpy's exp is slow
+EXP_IMPORT_FROM = 1 << 22
+_EXP_CHOICE: dict = {}
+_EXP_LOCK = threading.Lock()
+
+
+def exp_kernel(dtype: str, threads: int, scores: int):
+    """(name, fn): the fastest in-place exp on offer for numpy blocks of `dtype` on `threads` threads.
+
+    SETHLAB_EXP=numpy|torch|auto (default auto). auto measures numpy's exp once per dtype on one thread;
+    where it is slow and torch is installed (and either already imported or the pass large enough to
+    pay its import), both are measured on the pool's threads at once and torch's is taken if at least
+    1.2x faster. Both are
+    within the 4 ulps the rounding bounds assume (tests/attention/test_elementary_ulps.py).
+    """
+    want = os.environ.get("SETHLAB_EXP", "auto").strip().lower() or "auto"
+    if want not in ("auto", "numpy", "torch"):
+        raise InvalidInstance(f"SETHLAB_EXP: must be numpy, torch or auto, got {want!r}")
+    if want == "numpy":
+        return "numpy", _numpy_exp
+    if want == "torch":
+        _import_torch()
+        return "torch", _torch_exp
+    with _EXP_LOCK:
+        key = (dtype, threads)
+        if key not in _EXP_CHOICE:
+            _EXP_CHOICE[key] = {"numpy_one_thread": _exp_rate(_numpy_exp, dtype, 1)}
+        rates = _EXP_CHOICE[key]
+        if rates["numpy_one_thread"] >= NUMPY_EXP_ENOUGH:
+            return "numpy", _numpy_exp
+        if "torch" not in rates and ("torch" in sys.modules or scores >= EXP_IMPORT_FROM):
+            rates["numpy"] = _exp_rate(_numpy_exp, dtype, threads)
+            try:
+                import torch  # noqa: F401
+            except ImportError:
+                rates["torch"] = 0.0
+            else:
+                rates["torch"] = _exp_rate(_torch_exp, dtype, threads)
+        if "torch" in rates and rates["torch"] >= 1.2 * rates["numpy"]:
+            return "torch", _torch_exp
+        return "numpy", _numpy_exp
+
+
+def _exp_rate(fn, dtype: str, threads: int) -> float:
+    """Exponentials per second of fn on `threads` blocks of 64×2048 at once (best of 5)."""
+    rng = np.random.default_rng(0)
+    src = -30 * rng.random((64, 2048)).astype(_DTYPES[dtype])
+    bufs = [src.copy() for _ in range(threads)]
+    pool = _pool(threads) if threads > 1 else None
+    fn(bufs[0])  # first use: library start-up
+    best = float("inf")
+    for _ in range(5):
+        for b in bufs:
+            b[...] = src
+        t0 = time.perf_counter()
+        if pool is None:
+            fn(bufs[0])
+        else:
+            for f in [pool.submit(fn, b) for b in bufs]:
+                f.result()
+        best = min(best, time.perf_counter() - t0)
+    return src.size * threads / max(best, 1e-9)
 
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
@@ -309,6 +398,10 @@ class TorchOps:
         """consume(fn(lo, hi)) for each block, in order (torch parallelizes inside each operation)."""
         for lo, hi in blocks:
             consume(fn(lo, hi))
+
+    def prepare_exp(self, scores: int) -> str:
+        """torch's own exp."""
+        return "torch"
 
     def single_thread(self):
         """torch keeps its own threading."""

@@ -2,6 +2,8 @@
 the same bits as one thread, leave BLAS's setting as it was, and the prepared engine of the quadrature's
 X = λI calls gives exactly what loss_gradient gives."""
 
+import sys
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
@@ -117,3 +119,42 @@ def test_a_failing_block_propagates_and_restores_blas():
         ops.map_blocks(fn, [(i, i + 1) for i in range(8)], seen.append)
     assert seen == [0, 1, 2]  # results before the failure were consumed in order
     assert blas_threads() == before
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_torch_exp_in_the_numpy_engine_stays_within_the_bound(monkeypatch, dtype):
+    pytest.importorskip("torch")
+    inst = big_instance(7, nq=300, nk=400)
+    monkeypatch.setenv("SETHLAB_EXP", "numpy")
+    a = sa.loss_gradient(inst, dtype=dtype)
+    monkeypatch.setenv("SETHLAB_EXP", "torch")
+    b = sa.loss_gradient(inst, dtype=dtype)
+    ref = sa.loss_gradient(inst, dtype="float64") if dtype == "float32" else a
+    assert np.abs(b.grad - ref.grad).max() <= b.error_bound + (ref.error_bound if dtype == "float32" else a.error_bound)
+    assert b.error_bound == a.error_bound
+
+
+def test_exp_kernel_choice(monkeypatch):
+    from sethlab.attention import ops
+
+    monkeypatch.setattr(ops, "_EXP_CHOICE", {})
+    monkeypatch.setenv("SETHLAB_EXP", "sometimes")
+    with pytest.raises(InvalidInstance, match="SETHLAB_EXP"):
+        ops.exp_kernel("float64", 2, 1 << 20)
+    monkeypatch.delenv("SETHLAB_EXP")
+    rates = {ops._numpy_exp: 1.0e9, ops._torch_exp: 9.0e9}  # per thread; measured at once, half of it (as here)
+    monkeypatch.setattr(ops, "_exp_rate", lambda fn, dtype, threads: rates[fn] / (2 if threads > 1 else 1))
+    assert ops.exp_kernel("float64", 2, 1 << 30)[0] == "numpy"  # numpy fast enough: torch not even measured
+    monkeypatch.setattr(ops, "_EXP_CHOICE", {})
+    rates[ops._numpy_exp] = 0.5e9
+    monkeypatch.setattr(ops.sys, "modules", {k: v for k, v in sys.modules.items() if k != "torch"})
+    assert ops.exp_kernel("float64", 2, 1 << 10)[0] == "numpy"  # slow numpy, but a small pass pays no import
+    monkeypatch.undo()
+    monkeypatch.setattr(ops, "_exp_rate", lambda fn, dtype, threads: rates[fn] / (2 if threads > 1 else 1))
+    pytest.importorskip("torch")
+    monkeypatch.setattr(ops, "_EXP_CHOICE", {})
+    rates[ops._numpy_exp] = 0.5e9  # numpy's C-library fallback
+    assert ops.exp_kernel("float64", 2, 1 << 10)[0] == "torch"  # torch already imported here: no import to pay
+    rates[ops._numpy_exp], rates[ops._torch_exp] = 0.7e9, 0.8e9  # numpy slow, torch not 1.2x faster
+    monkeypatch.setattr(ops, "_EXP_CHOICE", {})
+    assert ops.exp_kernel("float64", 2, 1 << 30)[0] == "numpy"
