@@ -12,20 +12,7 @@ from sethlab.attention import poly
 from sethlab.attention.poly_bounds import CertificationError
 from sethlab.attention.reference import attention_naive
 
-from support.attention import requires_cuda, requires_torch
-
-
-def naive_gradient(inst):
-    """∂L/∂X by the closed form of docs/problems.md §2.1 with the whole nq × nk matrix (independent of both engines)."""
-    s = inst.A1X @ inst.A2.T / inst.d
-    S = np.exp(s - s.max(axis=1, keepdims=True))
-    S /= S.sum(axis=1, keepdims=True)
-    h = inst.h
-    c = S @ h - inst.E
-    q = c @ h.T
-    r = (S * q).sum(axis=1, keepdims=True)
-    p = S * q - r * S
-    return inst.A1.T @ p @ inst.A2 / inst.d, 0.5 * float((c * c).sum())
+from support.attention import naive_gradient, requires_cuda, requires_torch
 
 
 def signs(rng, *shape):

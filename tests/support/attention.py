@@ -36,3 +36,16 @@ def wide_score_instance(rng, nq, nk, d, dv, span):
     return sa.GradientInstance(
         Q, K, rng.normal(size=(nk, dv)), rng.normal(size=(nq, dv)), np.eye(d), np.eye(dv)
     )
+
+
+def naive_gradient(inst):
+    """∂L/∂X by the closed form of docs/problems.md §2.1 with the whole nq × nk matrix (independent of both engines)."""
+    s = inst.A1X @ inst.A2.T / inst.d
+    S = np.exp(s - s.max(axis=1, keepdims=True))
+    S /= S.sum(axis=1, keepdims=True)
+    h = inst.h
+    c = S @ h - inst.E
+    q = c @ h.T
+    r = (S * q).sum(axis=1, keepdims=True)
+    p = S * q - r * S
+    return inst.A1.T @ p @ inst.A2 / inst.d, 0.5 * float((c * c).sum())
