@@ -331,6 +331,57 @@ def _edge_example(g, sizes: dict, a: str, b: str):
         return None
 
 
+def _param(text: str) -> tuple[str, object]:
+    """NAME=VALUE for --param: VALUE read as an int, else a float, else true/false/none, else a string."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"must be NAME=VALUE, got {text!r}")
+    for conv in (int, float):
+        try:
+            return name, conv(value)
+        except ValueError:
+            pass
+    return name, {"true": True, "false": False, "none": None}.get(value.lower(), value)
+
+
+def _cmd_approx(args) -> int:
+    if args.sweep:
+        from sethlab.app.approx_sweep import markdown, run_sweep
+
+        if args.method is not None:
+            raise InvalidInstance("method: --sweep runs every method; give no METHOD with it")
+        results, folder = run_sweep(args.out, quick=args.quick, trials=args.trials or 2, seed=args.seed)
+        if args.json:
+            _emit(dict(results, folder=folder))
+        else:
+            print("\n".join(markdown(results)))
+            print(f"report written to {folder}")
+        return 0
+    from sethlab.approx import evaluate
+
+    if args.method is None:
+        raise InvalidInstance("method: give a METHOD (see sethlab approx --help) or --sweep")
+    if args.n is None:
+        raise InvalidInstance("n: give --n N (the number of queries and keys)")
+    for flag in ("out", "quick"):
+        if getattr(args, flag):
+            raise InvalidInstance(f"{flag}: only --sweep takes --{flag}")
+    params = dict(args.param or [])
+    with Progress(f"sethlab approx {args.method}") as bar:
+        rep = evaluate(args.method, args.family, args.n, args.trials or 4, args.seed, args.ratio,
+                       progress=lambda done, total: bar.update(f"sethlab approx {args.method}", done, total), **params)
+    if args.json:
+        _emit(rep.to_dict())
+    else:
+        print(rep.summary())
+        for r in rep.rows:
+            verdict = "" if r.truth is None else (f"truth {'YES' if r.truth else 'NO'}, answer "
+                                                  f"{'-' if r.answer is None else ('YES' if r.answer else 'NO')}: ")
+            err = "refused: " + r.refused if r.refused else f"max error {r.max_error:.3g}, {r.seconds:.3g} s"
+            print(f"  trial {r.index} (seed {r.seed}): {verdict}{err}")
+    return 0
+
+
 def _cmd_graph(args) -> int:
     from sethlab.reductions import graph
     from sethlab.reductions.problems import problems
@@ -484,6 +535,23 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--uncertified", action="store_true", help="adaptive Gauss-Legendre: fewer calls; the estimate is reported but only the certified bound at the final node count decides")
     json_flag(c)
 
+    c = command("approx", _cmd_approx, "score a fast-attention method on bounded instances or the reductions' "
+                                       "images (docs/approx.md); --sweep: every method, plots and tables")
+    c.add_argument("method", nargs="?", metavar="METHOD",
+                   help="exact, poly, performer, taylor, nystrom, lsh, topk, or module:function")
+    c.add_argument("--family", choices=["bounded", "ov", "gap-hamming"], default="ov")
+    c.add_argument("--n", type=_positive_int, help="queries and keys (OV and Hamming vectors per side)")
+    c.add_argument("--ratio", type=_positive_float, help="bounded family: B = RATIO * sqrt(ln n)")
+    c.add_argument("--trials", type=_positive_int, help="instances (default 4; --sweep: 2 per point)")
+    c.add_argument("--seed", type=_nonneg_int, default=0)
+    c.add_argument("--param", type=_param, action="append", metavar="NAME=VALUE",
+                   help="a method parameter, e.g. --param features=128 (repeatable)")
+    c.add_argument("--sweep", action="store_true", help="every method: error against B/sqrt(ln n) for "
+                                                        "n = 2^10..2^13, accuracy on OV images; PNGs and tables")
+    c.add_argument("--out", metavar="DIR", help="--sweep: report folder (must not exist)")
+    c.add_argument("--quick", action="store_true", help="--sweep: small sizes (seconds)")
+    json_flag(c)
+
     c = command("graph", _cmd_graph, "the reduction graph: problems, reductions, example sizes")
     json_flag(c)
 
@@ -504,7 +572,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
-        print("sethlab: error: a command is required: demo, gen, reduce, solve, verify, chain, graph or bench "
+        print("sethlab: error: a command is required: demo, gen, reduce, solve, verify, chain, approx, graph or bench "
               "(see sethlab --help)", file=sys.stderr)
         return 2
     previous = _on_sigterm()

@@ -115,3 +115,48 @@ def quadrature_error(sweep: dict, path) -> str:
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="lower left")
     return _save(fig, path)
+
+
+def approx_error_vs_bound(results: dict, path) -> str:
+    """Max error against exact vs B/√ln n, one panel per method, one curve per n; the theory's threshold
+    B/√ln n ≈ 1 dashed (docs/approx.md, "The sweep")."""
+    plt = _pyplot()
+    rows = [r for r in results["rows"] if r["family"] == "bounded"]
+    methods = sorted({r["method"] for r in rows})
+    cols = 4
+    fig, axes = plt.subplots(-(-len(methods) // cols), cols, figsize=(12, 3.2 * -(-len(methods) // cols)),
+                             squeeze=False)
+    for ax, m in zip(axes.flat, methods):
+        for n in results["sizes"]:
+            pts = [r for r in rows if r["method"] == m and r["n"] == n and isinstance(r["max_error"], float)]
+            ax.plot([r["ratio"] for r in pts], [max(r["max_error"], 1e-17) for r in pts], marker="o",
+                    label=f"n = 2^{n.bit_length() - 1}")
+        ax.axvline(1.0, color="gray", linestyle="--", linewidth=1)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_title(m)
+        ax.set_xlabel("B / sqrt(ln n)")
+        ax.grid(alpha=0.3)
+    axes.flat[0].set_ylabel("max |error| vs exact")
+    axes.flat[0].legend(fontsize=7)
+    for ax in list(axes.flat)[len(methods):]:
+        ax.axis("off")
+    return _save(fig, path)
+
+
+def approx_ov_accuracy(results: dict, path) -> str:
+    """Share of OV images decided correctly from each method's output, against n."""
+    plt = _pyplot()
+    rows = [r for r in results["rows"] if r["family"] == "ov"]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for i, m in enumerate(sorted({r["method"] for r in rows})):
+        pts = sorted((r["n"], r["accuracy"]) for r in rows if r["method"] == m)
+        ax.plot([p[0] for p in pts], [p[1] + 0.01 * (i - 3) for p in pts], marker="o", label=m)
+    ax.set_xscale("log", base=2)
+    ax.set_ylim(-0.1, 1.1)
+    ax.set_xlabel("n")
+    ax.set_ylabel("accuracy on OV images (offset slightly per method)")
+    ax.set_title("Does the reduction still decide from the method's output?")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)

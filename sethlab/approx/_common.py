@@ -1,0 +1,56 @@
+"""What every fast-attention method of sethlab.approx shares (docs/approx.md): input checks in
+sethlab's score convention ⟨q, k⟩/d, parameter checks, row-stable softmax, memory planning."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from sethlab.attention.instances import AttentionInstance
+from sethlab.errors import InvalidInstance
+from sethlab.memory import require
+
+
+def as_instance(Q, K, V) -> AttentionInstance:
+    """(Q, K, V) as a validated AttentionInstance (numpy, lists or torch tensors; float64)."""
+    return Q if isinstance(Q, AttentionInstance) and K is None and V is None else AttentionInstance(Q, K, V)
+
+
+def positive_int(value, name: str, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise InvalidInstance(f"{name}: must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def seed_value(seed):
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+        raise InvalidInstance(f"seed: must be None or a nonnegative integer, got {seed!r}")
+    return None if seed is None else int(seed)
+
+
+def plan(nbytes: float, what: str, memory_budget=None) -> None:
+    """Refuse before allocating what exceeds the memory budget (sethlab.memory)."""
+    require(nbytes, what, memory_budget)
+
+
+def softmax_rows(s: np.ndarray) -> np.ndarray:
+    """Row softmax of a score matrix, with the row maximum subtracted first (in place)."""
+    s -= s.max(axis=1, keepdims=True)
+    np.exp(s, out=s)
+    s /= s.sum(axis=1, keepdims=True)
+    return s
+
+
+def row_blocks(n: int, ncols: int, target: int = 1 << 22):
+    """Row ranges of about `target` elements (≥ 1 row), for passes that must not form n × ncols at once."""
+    b = max(1, target // max(ncols, 1))
+    return [(lo, min(n, lo + b)) for lo in range(0, n, b)]
+
+
+def scaled(inst: AttentionInstance) -> tuple[np.ndarray, np.ndarray]:
+    """Q/√d, K/√d: their plain inner product is sethlab's score ⟨q, k⟩/d (what kernel methods written
+    for exp(qᵀk) must be fed; papers written for exp(qᵀk/√d) feed q/d^{1/4} instead)."""
+    c = 1.0 / math.sqrt(inst.d)
+    return inst.Q * c, inst.K * c
