@@ -426,3 +426,49 @@ def test_decide_reports_every_gradient_call():
                          progress=lambda stage, done, total: seen.append((stage, done, total)))
     calls = [(d, t) for s, d, t in seen if s == "oracle calls"]
     assert calls[-1] == (dec.calls, dec.calls) and [d for d, _ in calls] == list(range(1, dec.calls + 1))
+
+
+def test_approx_scores_a_method_and_writes_json(tmp_path):
+    r = run("approx", "lsh", "--family", "ov", "--n", "64", "--trials", "2", "--param", "buckets=4", "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["method"] == "lsh" and d["params"] == {"buckets": 4} and d["n"] == 64 and len(d["rows"]) == 2
+    assert 0.0 <= d["accuracy"] <= 1.0
+
+
+def test_approx_user_function_by_module_path():
+    r = run("approx", "sethlab.approx.builtin:exact", "--family", "gap-hamming", "--n", "48", "--trials", "2")
+    assert r.returncode == 0, r.stderr
+    assert "accuracy 1.00" in r.stdout and "truth YES, answer YES" in r.stdout and "truth NO, answer NO" in r.stdout
+
+
+@pytest.mark.parametrize("args, field", [
+    (["approx", "nope", "--n", "16"], "method"),
+    (["approx", "performer", "--n", "16", "--param", "features=0"], "features"),
+    (["approx", "performer", "--n", "16", "--param", "nonsense=1"], "nonsense"),
+    (["approx", "performer", "--n", "16", "--family", "bounded"], "ratio"),
+    (["approx", "performer", "--family", "ov"], "n"),
+    (["approx", "performer", "--n", "16", "--out", "x"], "out"),
+    (["approx", "performer", "--sweep"], "method"),
+    (["approx", "performer", "--n", "16", "--param", "features"], "param"),
+])
+def test_approx_bad_requests_are_one_line(args, field):
+    r = run(*args)
+    assert r.returncode == 2 and field in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_approx_sweep_writes_a_complete_folder(tmp_path):
+    out = tmp_path / "sweep"
+    r = run("approx", "--sweep", "--quick", "--out", str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert sorted(p.name for p in out.iterdir()) == ["approx_error.png", "approx_ov_accuracy.png", "report.md",
+                                                     "results.json"]
+    methods = {row["method"] for row in d["rows"]}
+    assert methods == {"exact", "lsh", "nystrom", "performer", "poly", "taylor", "topk"}
+    ov_exact = [row for row in d["rows"] if row["family"] == "ov" and row["method"] == "exact"]
+    assert ov_exact and all(row["accuracy"] == 1.0 for row in ov_exact)
+    assert "B/sqrt(ln n) = 1" in (out / "report.md").read_text()
+    again = run("approx", "--sweep", "--quick", "--out", str(out))
+    assert again.returncode == 2 and "already exists" in again.stderr

@@ -160,9 +160,12 @@ def test_the_readmes_public_names_keep_working():
     assert all(callable(f) for f in (solve_kov, solve_ov, solve_sat, cnfs, ov_instances, kov_instances,
                                      gap_hamming_instances))
     assert issubclass(sethlab.InvalidInstance, ValueError)
+    import sethlab.approx as ap
+
+    assert all(callable(getattr(ap, name)) for name in ("names", "get", "evaluate", "evaluate_many", "parameters"))
 
 
 @pytest.mark.parametrize("page", ["problems.md", "polynomial.md", "rounding.md", "reductions.md", "quadrature.md",
-                                  "decision.md", "misprints.md", "design.md", "README.md"])
+                                  "decision.md", "misprints.md", "design.md", "approx.md", "README.md"])
 def test_docs_pages_exist(page):
     assert len((ROOT / "docs" / page).read_text()) > 500

@@ -10,7 +10,7 @@ import sethlab
 from sethlab.app import plots
 from sethlab.app.benchmarks import machine
 from sethlab.app.progress import Progress
-from sethlab.app.report import _table, output_folder, write_json
+from sethlab.app.report import approx_tables, output_folder, write_json
 
 SIZES = [2**10, 2**11, 2**12, 2**13]
 RATIOS = [0.125, 0.25, 0.5, 1.0, 2.0, 4.0]
@@ -49,34 +49,6 @@ def _defaults(name: str) -> dict:
     return {k: v for k, v in parameters(name).items() if k not in ("memory_budget", "device", "backend")}
 
 
-def markdown(results: dict) -> list[str]:
-    """The sweep's tables: max error at the largest n against B/√ln n, and OV accuracy against n."""
-    rows = results["rows"]
-    n_max = max(results["sizes"])
-    methods = sorted({r["method"] for r in rows})
-
-    def fmt(x):
-        return "refused" if x is None else (x if isinstance(x, str) else f"{x:.1e}")
-
-    L = [f"Bounded entries uniform in [-B, B], d = 16; the largest entrywise error against exact attention "
-         f"over {results['trials']} instances at n = {n_max}. The theory's threshold is B/sqrt(ln n) near 1.", ""]
-    L += _table(["method"] + [f"B/sqrt(ln n) = {r:g}" for r in results["ratios"]],
-                [[m] + [fmt(next(x["max_error"] for x in rows if x["method"] == m and x["n"] == n_max
-                                  and x["family"] == "bounded" and x["ratio"] == r)) for r in results["ratios"]]
-                 for m in methods])
-    L += ["", "OV images (half planted, half certified no-pair): the share the reduction's decision rule answers "
-          "correctly from the method's output, and the method's seconds per call against exact's.", ""]
-    ov = [x for x in rows if x["family"] == "ov"]
-    L += _table(["method"] + [f"n = {n}" for n in results["sizes"]] + [f"time / exact at n = {n_max}"],
-                [[m] + [f"{x['accuracy']:.2f}" for n in results["sizes"] for x in ov if x["method"] == m and x["n"] == n]
-                 + [_time_ratio(next(x for x in ov if x["method"] == m and x["n"] == n_max))] for m in methods])
-    return L
-
-
-def _time_ratio(row) -> str:
-    return "refused" if not row["seconds"] else f"{row['seconds'] / row['exact_seconds']:.2f}"
-
-
 def _draw(folder, results) -> tuple[list[str], str | None]:
     why = plots.unavailable()
     if why is not None:
@@ -95,7 +67,7 @@ def run_sweep(out: str | None = None, quick: bool = False, trials: int = 2, seed
         results.update(version=sethlab.__version__, machine=machine(), quick=quick)
         results["plots"], results["plots_missing"] = _draw(folder, results)
         results["seconds"] = time.perf_counter() - t0
-        lines = ["# sethlab.approx: fast attention on the hard instances (docs/approx.md)", ""] + markdown(results)
+        lines = ["# sethlab.approx: fast attention on the hard instances (docs/approx.md)", ""] + approx_tables(results)
         if results["plots_missing"]:
             lines += ["", f"No plots: {results['plots_missing']}."]
         else:

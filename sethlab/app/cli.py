@@ -346,7 +346,8 @@ def _param(text: str) -> tuple[str, object]:
 
 def _cmd_approx(args) -> int:
     if args.sweep:
-        from sethlab.app.approx_sweep import markdown, run_sweep
+        from sethlab.app.approx_sweep import run_sweep
+        from sethlab.app.report import approx_tables
 
         if args.method is not None:
             raise InvalidInstance("method: --sweep runs every method; give no METHOD with it")
@@ -354,7 +355,7 @@ def _cmd_approx(args) -> int:
         if args.json:
             _emit(dict(results, folder=folder))
         else:
-            print("\n".join(markdown(results)))
+            print("\n".join(approx_tables(results)))
             print(f"report written to {folder}")
         return 0
     from sethlab.approx import evaluate

@@ -35,7 +35,8 @@ from sethlab.jsonable import jsonable
 from sethlab.app.progress import Progress
 from sethlab.app.report import output_folder, write_json, write_markdown
 
-STEPS = ("exact engine", "SAT by gradient calls", "quadrature", "poly vs exact", "rank phase transition", "report")
+STEPS = ("exact engine", "SAT by gradient calls", "quadrature", "poly vs exact", "rank phase transition",
+         "fast attention", "report")
 
 
 def _instance(rng, n, d, scale=1.0):
@@ -193,6 +194,27 @@ def phase_checks(checks: _Checks, quick: bool) -> list[dict]:
     return rows
 
 
+def approx_checks(checks: _Checks, quick: bool, seed: int) -> dict:
+    """A reduced `sethlab approx --sweep` (docs/approx.md): exact must decide every OV image, and poly must
+    stay within its eps wherever it ran; what the peers do is reported, not checked (it is the finding)."""
+    from sethlab.app.approx_sweep import QUICK_RATIOS, QUICK_SIZES, sweep
+
+    results = sweep(QUICK_SIZES if quick else [2**8, 2**9, 2**10], QUICK_RATIOS, trials=2, seed=seed)
+    ov = [r for r in results["rows"] if r["family"] == "ov"]
+    exact_ok = all(r["accuracy"] == 1.0 for r in ov if r["method"] == "exact")
+    checks.add("sethlab.approx: exact decides every OV image", exact_ok,
+               f"{sum(r['trials'] for r in ov if r['method'] == 'exact')} images, n up to {max(results['sizes'])}")
+    poly = [r for r in results["rows"] if r["method"] == "poly" and isinstance(r["max_error"], float)]
+    eps = results["parameters"]["poly"]["eps"]
+    checks.add("sethlab.approx: poly within its certified eps wherever it ran", bool(poly) and
+               all(r["max_error"] <= eps for r in poly),
+               f"{len(poly)} points, worst {max((r['max_error'] for r in poly), default=float('nan')):.1e} "
+               f"<= eps {eps:g}; refused at {sum(r['refused'] > 0 for r in results['rows'] if r['method'] == 'poly')}")
+    fails = sorted({r["method"] for r in ov if r["n"] == max(results["sizes"]) and r["accuracy"] < 1})
+    results["failing_on_ov"] = fails
+    return results
+
+
 def _draw(folder, results) -> tuple[list[str], str | None]:
     why = plots.unavailable()
     if why is not None:
@@ -200,7 +222,12 @@ def _draw(folder, results) -> tuple[list[str], str | None]:
     plots.rank_phase_transition(results["phase"], folder.path("phase_transition.png"))
     plots.poly_vs_exact_times(results["poly"], folder.path("poly_vs_exact.png"))
     plots.quadrature_error(results["quadrature"], folder.path("quadrature.png"))
-    return ["phase_transition.png", "poly_vs_exact.png", "quadrature.png"], None
+    names = ["phase_transition.png", "poly_vs_exact.png", "quadrature.png"]
+    if results.get("approx"):
+        plots.approx_error_vs_bound(results["approx"], folder.path("approx_error.png"))
+        plots.approx_ov_accuracy(results["approx"], folder.path("approx_ov_accuracy.png"))
+        names += ["approx_error.png", "approx_ov_accuracy.png"]
+    return names, None
 
 
 def run_demo(out: str | None = None, n: int = 2048, d: int = 16, seed: int = 0, quick: bool = False,
@@ -241,8 +268,12 @@ def run_demo(out: str | None = None, n: int = 2048, d: int = 16, seed: int = 0, 
         phase = phase_checks(checks, quick)
         bar.advance()
         step()
+        approx = approx_checks(checks, quick, seed)
+        bar.advance()
+        step()
         results = {"version": sethlab.__version__, "seed": seed, "quick": quick, "machine": machine(),
-                   "checks": checks, "chain": chain, "quadrature": sweep, "poly": poly, "phase": phase}
+                   "checks": checks, "chain": chain, "quadrature": sweep, "poly": poly, "phase": phase,
+                   "approx": approx}
         results["plots"], results["plots_missing"] = _draw(folder, results)
         timing["report"] = time.perf_counter() - timing["report"]
         results["step_seconds"] = timing

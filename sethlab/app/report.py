@@ -106,6 +106,34 @@ def _yn(v) -> str:
     return "inconclusive" if v is None else ("YES" if v else "NO")
 
 
+def approx_tables(results: dict) -> list[str]:
+    """The sweep's tables: max error at the largest n against B/√ln n, and OV accuracy against n."""
+    rows = results["rows"]
+    n_max = max(results["sizes"])
+    methods = sorted({r["method"] for r in rows})
+
+    def fmt(x):
+        return "refused" if x is None else (x if isinstance(x, str) else f"{x:.1e}")
+
+    L = [f"Bounded entries uniform in [-B, B], d = 16; the largest entrywise error against exact attention "
+         f"over {results['trials']} instances at n = {n_max}. The theory's threshold is B/sqrt(ln n) near 1.", ""]
+    L += _table(["method"] + [f"B/sqrt(ln n) = {r:g}" for r in results["ratios"]],
+                [[m] + [fmt(next(x["max_error"] for x in rows if x["method"] == m and x["n"] == n_max
+                                  and x["family"] == "bounded" and x["ratio"] == r)) for r in results["ratios"]]
+                 for m in methods])
+    L += ["", "OV images (half planted, half certified no-pair): the share the reduction's decision rule answers "
+          "correctly from the method's output, and the method's seconds per call against exact's.", ""]
+    ov = [x for x in rows if x["family"] == "ov"]
+    L += _table(["method"] + [f"n = {n}" for n in results["sizes"]] + [f"time / exact at n = {n_max}"],
+                [[m] + [f"{x['accuracy']:.2f}" for n in results["sizes"] for x in ov if x["method"] == m and x["n"] == n]
+                 + [_time_ratio(next(x for x in ov if x["method"] == m and x["n"] == n_max))] for m in methods])
+    return L
+
+
+def _time_ratio(row) -> str:
+    return "refused" if not row["seconds"] else f"{row['seconds'] / row['exact_seconds']:.2f}"
+
+
 def write_markdown(path: str, r: dict) -> None:
     """report.md: checks, the chain, quadrature, poly vs exact, the phase transition, and the plots."""
     L = ["# sethlab demo report", "",
@@ -171,11 +199,18 @@ def write_markdown(path: str, r: dict) -> None:
                 [[x["n"], x["d"], f"{x['B_over_sqrt_ln_n']:.2f}", f"{x['B']:.2f}", x["degree"],
                   f"{x['rank']:.3g}", f"{x['rank_exponent']:.2f}"] for x in r["phase"]])
 
+    if r.get("approx"):
+        L += ["", "## Fast attention on the hard instances (docs/approx.md)", "",
+              "A reduced `sethlab approx --sweep`: every method of sethlab.approx with its default parameters."]
+        L += [""] + approx_tables(r["approx"])
+
     L += ["", "## Plots", ""]
     if r["plots"]:
         for name, title in (("phase_transition.png", "Rank phase transition"),
                             ("poly_vs_exact.png", "Poly and exact time against n"),
-                            ("quadrature.png", "Quadrature error against oracle calls")):
+                            ("quadrature.png", "Quadrature error against oracle calls"),
+                            ("approx_error.png", "Fast attention: error against B/sqrt(ln n)"),
+                            ("approx_ov_accuracy.png", "Fast attention: accuracy on OV images")):
             if name in r["plots"]:
                 L += [f"![{title}]({name})", ""]
     else:
