@@ -436,6 +436,12 @@ def test_approx_scores_a_method_and_writes_json(tmp_path):
     assert 0.0 <= d["accuracy"] <= 1.0
 
 
+def test_approx_method_seed_through_param():
+    r = run("approx", "lsh", "--n", "32", "--trials", "2", "--param", "seed=3", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["params"] == {"seed": 3}
+
+
 def test_approx_user_function_by_module_path():
     r = run("approx", "sethlab.approx.builtin:exact", "--family", "gap-hamming", "--n", "48", "--trials", "2")
     assert r.returncode == 0, r.stderr
@@ -451,6 +457,9 @@ def test_approx_user_function_by_module_path():
     (["approx", "performer", "--n", "16", "--out", "x"], "out"),
     (["approx", "performer", "--sweep"], "method"),
     (["approx", "performer", "--n", "16", "--param", "features"], "param"),
+    (["approx", ":", "--n", "16"], "method"),
+    (["approx", "taylor", "--n", "16", "--param", "degree=171"], "degree"),
+    (["approx", "performer", "--n", "16", "--param", "orthogonal=no"], "orthogonal"),
 ])
 def test_approx_bad_requests_are_one_line(args, field):
     r = run(*args)

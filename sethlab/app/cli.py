@@ -369,8 +369,8 @@ def _cmd_approx(args) -> int:
             raise InvalidInstance(f"{flag}: only --sweep takes --{flag}")
     params = dict(args.param or [])
     with Progress(f"sethlab approx {args.method}") as bar:
-        rep = evaluate(args.method, args.family, args.n, args.trials or 4, args.seed, args.ratio,
-                       progress=lambda done, total: bar.update(f"sethlab approx {args.method}", done, total), **params)
+        rep = evaluate(args.method, args.family, args.n, args.trials or 4, args.seed, args.ratio, method_params=params,
+                       progress=lambda done, total: bar.update(f"sethlab approx {args.method}", done, total))
     if args.json:
         _emit(rep.to_dict())
     else:
@@ -378,7 +378,7 @@ def _cmd_approx(args) -> int:
         for r in rep.rows:
             verdict = "" if r.truth is None else (f"truth {'YES' if r.truth else 'NO'}, answer "
                                                   f"{'-' if r.answer is None else ('YES' if r.answer else 'NO')}: ")
-            err = "refused: " + r.refused if r.refused else f"max error {r.max_error:.3g}, {r.seconds:.3g} s"
+            err = ("refused: " + r.refused if r.refused else f"max error {r.max_error:.3g}, {r.seconds:.3g} s")
             print(f"  trial {r.index} (seed {r.seed}): {verdict}{err}")
     return 0
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import inspect
 
-import numpy as np
-
 from sethlab.approx.builtin import exact, poly
 from sethlab.approx.evaluate import Report, evaluate, evaluate_many
 from sethlab.approx.lsh import lsh
@@ -58,9 +56,8 @@ def get(name: str, **params) -> Method:
     unknown = sorted(set(params) - set(known))
     if unknown:
         raise InvalidInstance(f"{unknown[0]}: not a parameter of {name} (it takes {', '.join(known) or 'none'})")
-    method = Method(name, fn, params)
-    method(np.ones((2, 1)), np.ones((2, 1)), np.ones((2, 1)))  # the values' own checks, on a tiny instance
-    return method
+    fn.check(**params)  # the values' own checks, before any work
+    return Method(name, fn, params)
 
 
 def _lookup(name):

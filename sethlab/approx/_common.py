@@ -10,7 +10,7 @@ import numpy as np
 
 from sethlab.attention.instances import AttentionInstance
 from sethlab.errors import InvalidInstance
-from sethlab.memory import require
+from sethlab.memory import parse_budget, require
 
 
 def as_instance(Q, K, V) -> AttentionInstance:
@@ -18,10 +18,32 @@ def as_instance(Q, K, V) -> AttentionInstance:
     return Q if isinstance(Q, AttentionInstance) and K is None and V is None else AttentionInstance(Q, K, V)
 
 
-def positive_int(value, name: str, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise InvalidInstance(f"{name}: must be an integer >= {low}, got {value!r}")
+def positive_int(value, name: str, low: int = 1, high: int | None = None) -> int:
+    """An integer parameter in [low, high] (numpy integers too, never bool), or InvalidInstance naming it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low or \
+            (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise InvalidInstance(f"{name}: must be an integer {bound}, got {value!r}")
     return int(value)
+
+
+def positive_float(value, name: str, allow_inf: bool = False) -> float:
+    """A positive real parameter (inf only where allowed), or InvalidInstance naming it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidInstance(f"{name}: must be a positive number, got {value!r}")
+    try:
+        x = float(value)
+    except OverflowError:
+        x = math.inf
+    if not (x > 0) or (math.isinf(x) and not allow_inf):
+        raise InvalidInstance(f"{name}: must be a positive {'' if allow_inf else 'finite '}number, got {value!r}")
+    return x
+
+
+def flag(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidInstance(f"{name}: must be true or false, got {value!r}")
+    return bool(value)
 
 
 def seed_value(seed):
@@ -30,9 +52,16 @@ def seed_value(seed):
     return None if seed is None else int(seed)
 
 
+def budget(memory_budget):
+    """A memory_budget parameter checked now (sethlab.memory syntax); returned as given."""
+    if memory_budget is not None:
+        parse_budget(memory_budget)
+    return memory_budget
+
+
 def plan(nbytes: float, what: str, memory_budget=None) -> None:
     """Refuse before allocating what exceeds the memory budget (sethlab.memory)."""
-    require(nbytes, what, memory_budget)
+    require(float(min(nbytes, 1e300)), what, memory_budget)
 
 
 def softmax_rows(s: np.ndarray) -> np.ndarray:
@@ -54,3 +83,19 @@ def scaled(inst: AttentionInstance) -> tuple[np.ndarray, np.ndarray]:
     for exp(qᵀk) must be fed; papers written for exp(qᵀk/√d) feed q/d^{1/4} instead)."""
     c = 1.0 / math.sqrt(inst.d)
     return inst.Q * c, inst.K * c
+
+
+def checked(check):
+    """Decorate a method so `method.check(**params)` validates its parameters without running it, and the
+    method itself validates them the same way before any work."""
+
+    def wrap(fn):
+        def method(Q, K=None, V=None, **params):
+            return fn(Q, K, V, **check(**params))
+
+        method.__name__, method.__qualname__, method.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
+        method.__wrapped__ = fn
+        method.check = check
+        return method
+
+    return wrap

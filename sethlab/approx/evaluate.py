@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import numbers
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -124,10 +125,12 @@ def resolve(method, params: dict):
                               f"got {method!r}")
     if ":" in method:
         mod, _, fn = method.partition(":")
+        if not mod or not fn:
+            raise InvalidInstance(f"method: 'module:function' needs both parts, got {method!r}")
         try:
             obj = getattr(importlib.import_module(mod), fn)
-        except (ImportError, AttributeError) as e:
-            raise InvalidInstance(f"method: cannot import {method!r} ({e})") from None
+        except (ImportError, AttributeError, ValueError, TypeError) as e:
+            raise InvalidInstance(f"method: cannot import {method!r} ({type(e).__name__}: {e})") from None
         if not callable(obj):
             raise InvalidInstance(f"method: {method!r} is not callable")
         if params:
@@ -142,51 +145,67 @@ def _check_int(value, name, low):
     return int(value)
 
 
-def _check_request(family, n, trials, seed, ratio, d):
+def _check_request(family, n, trials, seed, ratio, d, progress):
     if family not in FAMILIES:
         raise InvalidInstance(f"family: must be one of {', '.join(FAMILIES)}, got {family!r}")
     n = _check_int(n, "n", 2)
     trials = _check_int(trials, "trials", 1)
     seed = _check_int(seed, "seed", 0)
     if d is not None:
-        d = _check_int(d, "d", 1)
-    if ratio is not None and (isinstance(ratio, bool) or not isinstance(ratio, (int, float))
-                              or not math.isfinite(ratio) or ratio <= 0):
-        raise InvalidInstance(f"ratio: must be a positive finite number, got {ratio!r}")
+        d = _check_int(d, "dimension", 1)
+    if ratio is not None:
+        if isinstance(ratio, bool) or not isinstance(ratio, numbers.Real) or not math.isfinite(ratio) or ratio <= 0:
+            raise InvalidInstance(f"ratio: must be a positive finite number, got {ratio!r}")
+        ratio = float(ratio)
     if family == "bounded" and ratio is None:
         raise InvalidInstance("ratio: the bounded family needs B = ratio·sqrt(ln n); give ratio")
     if family != "bounded" and ratio is not None:
         raise InvalidInstance(f"ratio: only the bounded family takes a ratio, not {family!r}")
-    return n, trials, seed, d
+    if progress is not None and not callable(progress):
+        raise InvalidInstance(f"progress: must be a callable progress(done, total) or None, got {progress!r}")
+    return n, trials, seed, d, ratio
 
 
 def evaluate(method, family: str, n: int, trials: int = 4, seed: int = 0, ratio: float | None = None, *,
-             d: int | None = None, progress=None, **params) -> Report:
+             dimension: int | None = None, method_params: dict | None = None, progress=None, **params) -> Report:
     """Score `method` on `trials` instances of `family` at size n (docs/approx.md, "Scoring").
 
-    family: "bounded" (entries uniform in [−B, B], B = ratio·√ln n, d = 16 unless d= says), "ov"
+    family: "bounded" (entries uniform in [−B, B], B = ratio·√ln n, d = 16 unless `dimension` says), "ov"
     (OV → attention images, d0 = round(2 log2 n), half planted, half certified no-pair) or
     "gap-hamming" (Gap-Hamming → attention with tuned anchors, half YES, half NO). Every instance is
-    also solved exactly (sethlab.attention.attention) for the errors and the time ratio.
-    `progress(done, total)` is called after every trial.
+    also solved exactly (sethlab.attention.attention) for the errors and the time ratio. `seed` seeds
+    the instances; the method's own parameters are **params, or `method_params` for names evaluate
+    takes itself (a method's `seed`). `progress(done, total)` is called after every trial.
     """
-    n, trials, seed, d = _check_request(family, n, trials, seed, ratio, d)
+    n, trials, seed, dimension, ratio = _check_request(family, n, trials, seed, ratio, dimension, progress)
+    if method_params is not None and not isinstance(method_params, dict):
+        raise InvalidInstance(f"method_params: must be a dict, got {type(method_params).__name__}")
+    both = sorted(set(params) & set(method_params or {}))
+    if both:
+        raise InvalidInstance(f"{both[0]}: given both as a keyword and in method_params")
+    params = {**params, **(method_params or {})}
     name, fn = resolve(method, params)
-    return evaluate_many({name: (fn, dict(params))}, family, n, trials, seed, ratio, d=d, progress=progress)[name]
+    return evaluate_many({name: (fn, dict(params))}, family, n, trials, seed, ratio, dimension=dimension,
+                         progress=progress)[name]
 
 
 def evaluate_many(methods: dict, family: str, n: int, trials: int = 4, seed: int = 0, ratio: float | None = None, *,
-                  d: int | None = None, progress=None) -> dict:
+                  dimension: int | None = None, progress=None) -> dict:
     """`evaluate` for several methods on the same instances, each solved exactly once: methods maps a
     label to (callable, params for the report); returns a label → Report dict."""
-    n, trials, seed, d = _check_request(family, n, trials, seed, ratio, d)
+    n, trials, seed, dimension, ratio = _check_request(family, n, trials, seed, ratio, dimension, progress)
+    if not isinstance(methods, dict) or not methods:
+        raise InvalidInstance("methods: must be a non-empty dict label -> (callable, params)")
+    for label, entry in methods.items():
+        if not (isinstance(entry, tuple) and len(entry) == 2 and callable(entry[0]) and isinstance(entry[1], dict)):
+            raise InvalidInstance(f"methods: {label!r} must map to (callable, params dict), got {entry!r}")
     from sethlab.attention import attention
 
     bound = bound_for(n, ratio) if ratio else None
     reports = {name: Report(name, family, n, trials, seed, ratio, bound, params)
                for name, (_, params) in methods.items()}
     for i in range(trials):
-        t = trial(family, n, seed + i, i, ratio, d)
+        t = trial(family, n, seed + i, i, ratio, dimension)
         t0 = time.perf_counter()
         exact = attention(t.instance).output
         exact_seconds = time.perf_counter() - t0
@@ -210,10 +229,10 @@ def _score(fn, t, index: int, exact: np.ndarray, exact_seconds: float) -> TrialR
         out, refused = None, str(e)
     seconds = time.perf_counter() - t0 if refused is None else None
     max_err = rel = answer = None
-    if out is not None:
-        out = _as_output(out, inst)
+    if refused is None:
+        out, why = _as_output(out, inst)
         if out is None:
-            refused = f"output: not an array of shape ({inst.nq}, {inst.dv})"
+            refused = f"output: {why}"
         else:
             diff = out - exact
             finite = bool(np.isfinite(out).all())
@@ -229,13 +248,23 @@ def _score(fn, t, index: int, exact: np.ndarray, exact_seconds: float) -> TrialR
 
 
 def _as_output(out, inst):
-    """The method's output as an nq × dv float64 array (torch tensors moved to numpy), or None."""
+    """(the method's output as an nq × dv float64 array, None) or (None, why it is not one). Real numbers
+    only: complex, text and object arrays are refused, not coerced; torch tensors of any float type
+    are converted."""
+    if out is None:
+        return None, "the method returned None"
     if hasattr(out, "detach") and hasattr(out, "cpu"):
-        out = out.detach().cpu().numpy()
+        try:
+            out = out.detach().cpu()
+            out = (out.double() if out.is_floating_point() else out).numpy()
+        except (TypeError, RuntimeError) as e:
+            return None, f"a tensor numpy cannot read ({e})"
     try:
-        arr = np.asarray(out, dtype=np.float64)
-    except (TypeError, ValueError):
-        return None
+        arr = np.asarray(out)
+    except (TypeError, ValueError) as e:
+        return None, f"not an array ({e})"
+    if arr.dtype.kind not in "fiu":
+        return None, f"not real numbers (dtype {arr.dtype})"
     if arr.shape != (inst.nq, inst.dv):
-        return None
-    return arr
+        return None, f"shape {arr.shape}, not ({inst.nq}, {inst.dv})"
+    return arr.astype(np.float64), None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sethlab.approx._common import as_instance, plan, positive_int, seed_value
+from sethlab.approx._common import as_instance, budget, checked, plan, positive_int, seed_value
 
 
 def gray_rank(bits: np.ndarray) -> np.ndarray:
@@ -27,12 +27,18 @@ def gray_rank(bits: np.ndarray) -> np.ndarray:
     return rank
 
 
+def _check(buckets=16, samples=256, seed=0, memory_budget=None):
+    return {"buckets": positive_int(buckets, "buckets"), "samples": positive_int(samples, "samples", 0),
+            "seed": seed_value(seed), "memory_budget": budget(memory_budget)}
+
+
+@checked(_check)
 def lsh(Q, K=None, V=None, *, buckets: int = 16, samples: int = 256, seed=0, memory_budget=None) -> np.ndarray:
     """HyperAttention-style attention: sorted-LSH diagonal blocks plus uniform residual sampling, float64."""
     inst = as_instance(Q, K, V)
-    nb = min(positive_int(buckets, "buckets"), inst.nq, inst.nk)
-    ns = min(positive_int(samples, "samples", 0), inst.nk)
-    rng = np.random.default_rng(seed_value(seed))
+    nb = min(buckets, inst.nq, inst.nk)
+    ns = min(samples, inst.nk)
+    rng = np.random.default_rng(seed)
     d, dv, nq, nk = inst.d, inst.dv, inst.nq, inst.nk
     biggest = -(-nq // nb) * (-(-nk // nb) + ns)
     plan(8 * (biggest * 3 + (nq + nk) * (d + dv + 2)), f"LSH blocks ({nb} buckets, {ns} samples)", memory_budget)

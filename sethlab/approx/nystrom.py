@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sethlab.approx._common import as_instance, plan, positive_int, softmax_rows
+from sethlab.approx._common import as_instance, budget, checked, plan, positive_int, softmax_rows
 
 
 def segment_means(x: np.ndarray, m: int) -> np.ndarray:
@@ -21,11 +21,18 @@ def segment_means(x: np.ndarray, m: int) -> np.ndarray:
     return np.vstack([seg.mean(axis=0) for seg in np.array_split(x, m)])
 
 
+def _check(landmarks=64, memory_budget=None):
+    return {"landmarks": positive_int(landmarks, "landmarks"), "memory_budget": budget(memory_budget)}
+
+
+@checked(_check)
 def nystrom(Q, K=None, V=None, *, landmarks: int = 64, memory_budget=None) -> np.ndarray:
     """Nyströmformer attention with `landmarks` segment-mean landmarks (capped at nq and nk), float64."""
     inst = as_instance(Q, K, V)
-    m = min(positive_int(landmarks, "landmarks"), inst.nq, inst.nk)
-    plan(8 * m * (inst.nq + inst.nk + 3 * m + inst.dv), f"Nyström kernels ({m} landmarks)", memory_budget)
+    m = min(landmarks, inst.nq, inst.nk)
+    # the three kernels and their softmax temporaries, pinv's workspace (about 5 m²), the means, the output
+    plan(8 * (3 * m * (inst.nq + inst.nk) + 8 * m * m + 2 * m * (inst.d + inst.dv) + 3 * inst.nq * inst.dv),
+         f"Nyström kernels ({m} landmarks)", memory_budget)
     d = inst.d
     Qt, Kt = segment_means(inst.Q, m), segment_means(inst.K, m)
     F = softmax_rows(inst.Q @ Kt.T / d)

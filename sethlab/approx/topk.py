@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from sethlab.approx._common import as_instance, plan, positive_int, row_blocks, softmax_rows
+from sethlab.approx._common import as_instance, budget, checked, plan, positive_int, row_blocks, softmax_rows
 
 
+def _check(k=32, memory_budget=None):
+    return {"k": positive_int(k, "k"), "memory_budget": budget(memory_budget)}
+
+
+@checked(_check)
 def topk(Q, K=None, V=None, *, k: int = 32, memory_budget=None) -> np.ndarray:
     """softmax over each query's top-k scores (ties at the k-th score broken arbitrarily), times V, float64."""
     inst = as_instance(Q, K, V)
-    kk = min(positive_int(k, "k"), inst.nk)
+    kk = min(k, inst.nk)
     blocks = row_blocks(inst.nq, max(inst.nk, kk * inst.dv))
     b = blocks[0][1] - blocks[0][0]
     plan(8 * b * (3 * inst.nk + kk * inst.dv), f"top-k score blocks (nk = {inst.nk}, k = {kk})", memory_budget)

@@ -48,6 +48,34 @@ def test_wrong_shapes_and_non_finite_outputs_are_wrong_answers():
     assert d["max_error"] == "inf" and d["accuracy"] == 0.0
 
 
+def test_a_methods_own_seed_goes_through_method_params():
+    a = ap.evaluate("lsh", "ov", 32, trials=2, seed=0, method_params={"seed": 3, "buckets": 4})
+    b = ap.evaluate("lsh", "ov", 32, trials=2, seed=0, buckets=4, method_params={"seed": 3})
+    assert a.params == b.params == {"seed": 3, "buckets": 4}
+    assert [r.max_error for r in a.rows] == [r.max_error for r in b.rows]
+    with pytest.raises(InvalidInstance, match="buckets"):
+        ap.evaluate("lsh", "ov", 32, buckets=4, method_params={"buckets": 5})
+
+
+@pytest.mark.parametrize("output, why", [
+    (lambda Q, K, V: None, "None"),
+    (lambda Q, K, V: users_exact(Q, K, V) + 1j, "real"),
+    (lambda Q, K, V: users_exact(Q, K, V).astype(str), "real"),
+    (lambda Q, K, V: [[0.0]], "shape"),
+])
+def test_outputs_that_are_not_real_arrays_are_wrong_answers(output, why):
+    rep = ap.evaluate(output, "ov", 16, trials=2)
+    assert rep.accuracy == 0.0 and all(why in r.refused for r in rep.rows)
+    assert rep.max_error is None  # it ran (seconds are kept) but produced no attention output
+
+
+def test_torch_outputs_are_read_in_any_float_type():
+    torch = pytest.importorskip("torch")
+    for dtype in (torch.float64, torch.float32, torch.bfloat16):
+        rep = ap.evaluate(lambda Q, K, V, dt=dtype: torch.tensor(users_exact(Q, K, V)).to(dt), "ov", 16, trials=2)
+        assert rep.accuracy == 1.0 and rep.refused == 0
+
+
 def test_poly_is_refused_on_the_ov_images_and_counted_wrong():
     rep = ap.evaluate("poly", "ov", 32, trials=2)
     assert rep.refused == 2 and rep.accuracy == 0.0 and rep.seconds is None
@@ -83,10 +111,20 @@ def test_report_serializes_to_json():
     ({"method": "no.such.module:f", "family": "ov", "n": 8}, "method"),
     ({"method": users_exact, "family": "ov", "n": 8, "k": 3}, "params"),
     ({"method": 3, "family": "ov", "n": 8}, "method"),
+    ({"method": ":zeros", "family": "ov", "n": 8}, "method"),
+    ({"method": ".x:y", "family": "ov", "n": 8}, "method"),
+    ({"method": "exact", "family": "ov", "n": 8, "progress": 3}, "progress"),
+    ({"method": "exact", "family": "ov", "n": 8, "method_params": [1]}, "method_params"),
 ])
 def test_bad_requests_name_the_field(kwargs, match):
     with pytest.raises(InvalidInstance, match=match):
         ap.evaluate(**kwargs)
+
+
+@pytest.mark.parametrize("methods", [{}, [1], {"a": ap.get("exact")}, {"a": (3, {})}])
+def test_evaluate_many_checks_its_methods(methods):
+    with pytest.raises(InvalidInstance, match="methods"):
+        ap.evaluate_many(methods, "ov", 8, 1)
 
 
 def test_no_pair_gap_hamming_has_no_close_pair():

@@ -33,10 +33,23 @@ def test_names_and_parameters():
     ("nope", {}, "method"), ("performer", {"feature": 3}, "feature"), ("performer", {"features": 0}, "features"),
     ("taylor", {"degree": -1}, "degree"), ("nystrom", {"landmarks": 1.5}, "landmarks"), ("topk", {"k": 0}, "k"),
     ("lsh", {"seed": -2}, "seed"), ("lsh", {"buckets": True}, "buckets"), ("poly", {"eps": -1.0}, "eps"),
+    ("performer", {"orthogonal": "no"}, "orthogonal"), ("poly", {"max_cost": 0}, "max_cost"),
+    ("exact", {"backend": "jax"}, "backend"), ("taylor", {"degree": 10**8}, "degree"),
+    ("performer", {"memory_budget": "lots"}, "memory_budget"), ("performer", {"stabilizer": -1e-6}, "stabilizer"),
 ])
 def test_bad_names_and_parameters_are_refused_at_get(name, params, match):
     with pytest.raises(InvalidInstance, match=match):
         ap.get(name, **params)
+
+
+def test_get_checks_values_without_running():
+    import time
+
+    t0 = time.perf_counter()
+    ap.get("performer", features=1 << 24)  # a valid request: nothing is computed or allocated at get()
+    ap.get("poly", eps=1e-300, max_cost=1e-9)  # refusals belong to calls on instances, not to get()
+    ap.get("poly", max_cost=10**400)  # beyond float: never refused for cost
+    assert time.perf_counter() - t0 < 5
 
 
 def test_bad_inputs_name_the_field():
@@ -126,10 +139,13 @@ def test_performer_output_approaches_exact_with_many_seeds_at_small_B():
     assert np.abs(mean - ref).max() < 5e-3
 
 
-def test_performer_is_stable_at_large_scores():
-    Q, K, V = instance(6, 30, 40, 4, 1, B=30.0)
-    out = ap.get("performer", features=128)(Q, K, V)
-    assert np.isfinite(out).all()
+@pytest.mark.parametrize("B", [30.0, 500.0, 1000.0])
+def test_performer_is_finite_at_large_scores(B):
+    # scores spanning far more than float64's exponent range: the stabilizer keeps every denominator positive
+    for seed in range(5):
+        Q, K, V = instance(seed, 16, 20, 2, 1, B=B)
+        out = ap.get("performer", features=64, seed=seed)(Q, K, V)
+        assert np.isfinite(out).all() and (out >= V.min() - 1e-9).all() and (out <= V.max() + 1e-9).all()
 
 
 @pytest.mark.parametrize("buckets, samples", [(1, 0), (1, 30), (7, 30)])
@@ -168,4 +184,8 @@ def test_memory_is_planned_before_allocating():
     with pytest.raises(MemoryBudgetExceeded, match="Taylor"):
         ap.get("taylor", degree=5, memory_budget="1M")(Q, K, V)
     with pytest.raises(MemoryBudgetExceeded, match="Performer"):
-        ap.get("performer", features=10**9)(Q, K, V)
+        ap.get("performer", features=1 << 24)(Q, K, V)
+    with pytest.raises(InvalidInstance, match="features"):
+        ap.get("performer", features=10**9)
+    with pytest.raises(InvalidInstance, match="degree"):
+        ap.get("taylor", degree=171)
