@@ -50,13 +50,17 @@ def performer(Q, K=None, V=None, *, features: int = 256, seed=0, orthogonal: boo
     """FAVOR+ attention with `features` positive random features (orthogonal by default), float64."""
     inst = as_instance(Q, K, V)
     m = features
-    plan(8 * m * (2 * (inst.nq + inst.nk) + 4 * inst.d + inst.dv + 1), f"Performer features ({m} per row)",
-         memory_budget)
+    # features of both sides with their exp temporaries, the directions (QR of whole d×d blocks), the
+    # scaled inputs and the instance's own copies
+    nq, nk, d = inst.nq, inst.nk, inst.d
+    plan(8 * (4 * m * (nq + nk) + 4 * max(m, d) * d + m * (inst.dv + 1) + 3 * (nq + nk) * d + 2 * nk * inst.dv),
+         f"Performer features ({m} per row)", memory_budget)
     rng = np.random.default_rng(seed)
     q, k = scaled(inst)
     W = orthogonal_gaussian(m, inst.d, rng) if orthogonal else rng.standard_normal((m, inst.d))
     lk = k @ W.T - 0.5 * np.einsum("ij,ij->i", k, k)[:, None]
     phik = np.exp(lk - lk.max()) + stabilizer  # one constant for all keys
+    del lk
     lq = q @ W.T - 0.5 * np.einsum("ij,ij->i", q, q)[:, None]
     phiq = np.exp(lq - lq.max(axis=1, keepdims=True)) + stabilizer  # one constant per query
     V1 = np.hstack([inst.V, np.ones((inst.nk, 1))])
