@@ -10,7 +10,6 @@ two b×nk buffers. The two products over the nk keys are summed in chunks of
 
 from __future__ import annotations
 
-import contextlib
 import threading
 
 import numpy as np
@@ -41,10 +40,12 @@ def memory_bytes(inst, itemsize: int, b: int) -> tuple[int, int]:
     return int(fixed), int(per_row)
 
 
-# numpy: rows per block. A 128-row block of scores (1 MiB at nk = 1024, 4 MiB at nk = 4096) keeps the
-# block's seven passes in cache; measured on 2 cores against 32-512 rows at nk = 1024, 4096, 16384 and
-# d = 24, 64, it is within 10% of the best block size everywhere and 1.5-2.5x faster than whole-matrix blocks.
-NUMPY_BLOCK_ROWS = 128
+# numpy: rows per block. About 2^18 scores (2 MiB) per block, between 128 and 256 rows, keeps a block's
+# seven passes in cache: measured on 2 cores (per call, blocks on the pool) at nk = 1024, d = 20: 256 rows
+# 2.7 ms, 128 rows 3.0 ms; nk = 4096, d = 24: 128 rows 45 ms, 256 rows 54 ms; nk = 16384, d = 64: 128 rows
+# 2.27 s, 64 rows 2.48 s; all 1.5-2.5x faster than whole-matrix blocks.
+NUMPY_BLOCK_ROWS = (128, 256)
+BLOCK_SCORES = 1 << 18
 # Below this many scores a call runs its blocks on one thread: the pool's hand-off costs more than it saves
 # (measured at nq = nk = 256: 2.4x the floor on one thread, 3.0x on two).
 PARALLEL_SCORES = 1 << 18
@@ -55,7 +56,8 @@ def plan_rows(inst, ops, block_size: int | None = None, budget=None) -> tuple[in
     block_size is refused. Each block running at once holds its own work buffers."""
     nq, nk = inst.nq, inst.nk
     if block_size is None and ops.name == "numpy":
-        b = max(1, min(nq, NUMPY_BLOCK_ROWS, MAX_BLOCK_ELEMENTS // max(nk, 1)))
+        lo, hi = NUMPY_BLOCK_ROWS
+        b = max(1, min(nq, max(lo, min(hi, BLOCK_SCORES // max(nk, 1))), MAX_BLOCK_ELEMENTS // max(nk, 1)))
     else:
         b = block_rows(nq, nk, block_size, ops.block_elements)
     blocks = -(-nq // b)
@@ -85,14 +87,14 @@ def _with_ones(ops, M: np.ndarray):
 
 
 def _run_blocks(ops, fn, nq: int, nk: int, b: int, workers: int, consume=lambda result: None) -> None:
-    """consume(fn(lo, hi)) over the row blocks in block order: the blocks on `workers` threads
-    (ops.map_blocks), or one after the other, with BLAS at one thread when the whole pass is small
-    (ops.py, "Threading rule")."""
+    """consume(fn(lo, hi)) over the row blocks in block order: on `workers` threads (ops.map_blocks) or one
+    after the other, BLAS at one thread either way (ops.py, "Threading rule"), so every block's products
+    are the same to the bit whatever ran them."""
     blocks = row_blocks(nq, b)
     if workers > 1:
         ops.map_blocks(fn, blocks, consume)
         return
-    with ops.single_thread() if nq * nk < PARALLEL_SCORES else contextlib.nullcontext():
+    with ops.single_thread():
         for lo, hi in blocks:
             consume(fn(lo, hi))
 
@@ -216,11 +218,10 @@ class ExactGradient:
 
     def __call__(self, inst: GradientInstance):
         """(∂L/∂X as a backend d×d array, L(X), info with the worst-case rounding bounds of both)."""
-        # A pass on the pool runs every product of the call with BLAS at one thread, the instance's own
-        # small products (A1·X, the bound's magnitudes) too: a threaded BLAS call just before the pass leaves
-        # BLAS's threads spinning on the cores the pool needs (measured: 55 ms -> 85-95 ms at n = 4096).
-        small = inst.nq * inst.nk < PARALLEL_SCORES
-        with self.ops.single_thread() if (self.workers > 1 or small) else contextlib.nullcontext():
+        # Every product of the call runs with BLAS at one thread, the instance's own small products (A1·X,
+        # the bound's magnitudes) too: a threaded BLAS call just before a pass on the pool leaves BLAS's
+        # threads spinning on the cores the pool needs (measured: 55 ms -> 85-95 ms a call at n = 4096).
+        with self.ops.single_thread():
             return self._call(inst)
 
     def _call(self, inst: GradientInstance):

@@ -220,7 +220,8 @@ _EXP_LOCK = threading.Lock()
 def exp_kernel(dtype: str, threads: int, scores: int):
     """(name, fn): the fastest in-place exp on offer for numpy blocks of `dtype` on `threads` threads.
 
-    SETHLAB_EXP=numpy|torch|auto (default auto). auto measures numpy's exp once per dtype on one thread;
+    SETHLAB_EXP=numpy|torch|auto (default auto). auto measures numpy's exp once per process and dtype on
+    one thread (the choice then holds for every call, whatever its thread count);
     where it is slow and torch is installed (and either already imported or the pass large enough to
     pay its import), both are measured on the pool's threads at once and torch's is taken if at least
     1.2x faster. Both are
@@ -235,7 +236,7 @@ def exp_kernel(dtype: str, threads: int, scores: int):
         _import_torch()
         return "torch", _torch_exp
     with _EXP_LOCK:
-        key = (dtype, threads)
+        key = dtype  # one choice per process and dtype: results must not depend on a caller's thread count
         if key not in _EXP_CHOICE:
             _EXP_CHOICE[key] = {"numpy_one_thread": _exp_rate(_numpy_exp, dtype, 1)}
         rates = _EXP_CHOICE[key]
