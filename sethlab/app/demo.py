@@ -209,7 +209,9 @@ def approx_checks(checks: _Checks, quick: bool, seed: int) -> dict:
     checks.add("sethlab.approx: poly within its certified eps wherever it ran", bool(poly) and
                all(r["max_error"] <= eps for r in poly),
                f"{len(poly)} points, worst {max((r['max_error'] for r in poly), default=float('nan')):.1e} "
-               f"<= eps {eps:g}; refused at {sum(r['refused'] > 0 for r in results['rows'] if r['method'] == 'poly')}")
+               f"<= eps {eps:g}; refused (eps not certifiable, or costlier than exact) at "
+               f"{sum(r['refused'] > 0 for r in results['rows'] if r['method'] == 'poly')} of "
+               f"{sum(r['method'] == 'poly' for r in results['rows'])} points")
     fails = sorted({r["method"] for r in ov if r["n"] == max(results["sizes"]) and r["accuracy"] < 1})
     results["failing_on_ov"] = fails
     return results
