@@ -294,7 +294,7 @@ def _single_threaded_blas():
 
             _BLAS["controller"] = ThreadpoolController()  # scans the loaded libraries once
         if _BLAS["holders"] == 0:
-            _BLAS["limit"] = _BLAS["controller"].limit(limits=1, user_api="blas")
+            _BLAS["limit"] = _as_blas_owner(lambda: _BLAS["controller"].limit(limits=1, user_api="blas"))
         _BLAS["holders"] += 1
     try:
         yield
@@ -302,8 +302,29 @@ def _single_threaded_blas():
         with _BLAS_LOCK:
             _BLAS["holders"] -= 1
             if _BLAS["holders"] == 0:
-                _BLAS["limit"].restore_original_limits()
+                _as_blas_owner(_BLAS["limit"].restore_original_limits)
                 _BLAS["limit"] = None
+
+
+def _as_blas_owner(change):
+    """Run a threadpoolctl limit or restore from this thread, whichever thread set the last one.
+
+    threadpoolctl (3.8 and later) lets only one "controlling" thread change a pthreads OpenBLAS and
+    silently ignores the others; a limit made without its context manager never hands control back.
+    A pass entered from another user thread would then run with BLAS's threads (found by a test of
+    three user threads: products with 2 threads, other bits). Control is cleared before and after.
+    """
+    try:
+        from threadpoolctl import OpenBLASController
+
+        clear = OpenBLASController.clear_controlling_thread
+    except (ImportError, AttributeError):  # older threadpoolctl: every thread may set the limit
+        return change()
+    clear(force=True)
+    try:
+        return change()
+    finally:
+        clear(force=True)
 
 
 def _pool(threads: int) -> ThreadPoolExecutor:
