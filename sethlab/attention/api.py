@@ -139,21 +139,16 @@ class PreparedGradient:
             self.ops = get_ops(backend, device, dtype)
             with self.ops.full_precision():
                 self.engine = exact.ExactGradient(inst, self.ops, None, memory_budget)
-            self.keys = (inst.A2, inst.A3, inst.E, inst.Y)
             self.first = inst
-
-    def _shares_keys(self, inst: GradientInstance) -> bool:
-        return all(a.shape == b.shape and (a is b or np.array_equal(a, b))
-                   for a, b in zip(self.keys, (inst.A2, inst.A3, inst.E, inst.Y)))
 
     def __call__(self, inst: GradientInstance) -> GradientResult:
         _check_instance(inst, GradientInstance)
-        if self.engine is None or not self._shares_keys(inst):
+        if self.engine is None or not self.engine.shares_keys(inst):
             return loss_gradient(inst, **self.options)
         inst.adopt_key_side(self.first)
         ops = self.ops
         with ops.full_precision(), Timer(ops) as t:
-            grad, loss_value, info = self.engine(inst)
+            grad, loss_value, info = self.engine(inst, checked=True)
         _finite(ops, (grad, loss_value))
         return GradientResult(grad=ops.to_numpy(grad), loss=float(loss_value), error_bound=float(info["error_bound"]),
                               loss_error_bound=float(info["loss_error_bound"]), method="exact", backend=ops.name,

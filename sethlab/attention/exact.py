@@ -17,7 +17,7 @@ import numpy as np
 from sethlab.attention.blocks import EXACT_SUM_CHUNK, MAX_BLOCK_ELEMENTS, block_rows, matmul_sum, row_blocks
 from sethlab.attention.instances import AttentionInstance, GradientInstance
 from sethlab.attention.rounding import check_range, exact_forward_bound, exact_gradient_bound, scales
-from sethlab.errors import MemoryBudgetExceeded
+from sethlab.errors import InvalidInstance, MemoryBudgetExceeded
 from sethlab.memory import format_bytes, memory_budget
 
 
@@ -92,7 +92,7 @@ def _run_blocks(ops, fn, nq: int, nk: int, b: int, workers: int, consume=lambda 
     are the same to the bit whatever ran them."""
     blocks = row_blocks(nq, b)
     if workers > 1:
-        ops.map_blocks(fn, blocks, consume)
+        ops.map_blocks(fn, blocks, consume, workers)
         return
     with ops.single_thread():
         for lo, hi in blocks:
@@ -206,22 +206,36 @@ class ExactGradient:
     """
 
     def __init__(self, inst: GradientInstance, ops, block_size: int | None = None, memory_budget=None):
-        check_range(scales(inst), ops.dtype_name)
-        self.ops, self.shape = ops, (inst.nq, inst.nk, inst.d, inst.dv)
-        self.b, self.workers = plan_rows(inst, ops, block_size, memory_budget)
-        self.exp = ops.prepare_exp(inst.nq * inst.nk)
-        self.A2 = ops.asarray(inst.A2)
-        self.keys = _GradientPass(inst, ops, self.b)
+        # Every product of the engine runs with BLAS at one thread, the instance's own small products
+        # (A1·X, the bound's magnitudes) too: a threaded BLAS call just before a pass on the pool leaves
+        # BLAS's threads spinning on the cores the pool needs (measured: 55 ms -> 85-95 ms a call at n = 4096).
+        with ops.single_thread():
+            check_range(scales(inst), ops.dtype_name)
+            self.ops, self.shape = ops, (inst.nq, inst.nk, inst.d, inst.dv)
+            self.b, self.workers = plan_rows(inst, ops, block_size, memory_budget)
+            self.exp = ops.prepare_exp(inst.nq * inst.nk)
+            self.A2 = ops.asarray(inst.A2)
+            self.keys = _GradientPass(inst, ops, self.b)
         b, d = self.b, inst.d
         self.pa = _Scratch(lambda: (ops.empty((b, d)), ops.empty((b, d))))
         self._first = inst
+        self._key_arrays = (inst.A2, inst.A3, inst.E, inst.Y)
+        self._lock = threading.Lock()  # one call at a time: a call sets the query side the blocks read
 
-    def __call__(self, inst: GradientInstance):
-        """(∂L/∂X as a backend d×d array, L(X), info with the worst-case rounding bounds of both)."""
-        # Every product of the call runs with BLAS at one thread, the instance's own small products (A1·X,
-        # the bound's magnitudes) too: a threaded BLAS call just before a pass on the pool leaves BLAS's
-        # threads spinning on the cores the pool needs (measured: 55 ms -> 85-95 ms a call at n = 4096).
-        with self.ops.single_thread():
+    def shares_keys(self, inst: GradientInstance) -> bool:
+        """Whether `inst` has the first instance's A2, A3, E and Y (the key side this engine holds)."""
+        return all(a.shape == b.shape and (a is b or np.array_equal(a, b))
+                   for a, b in zip(self._key_arrays, (inst.A2, inst.A3, inst.E, inst.Y)))
+
+    def __call__(self, inst: GradientInstance, checked: bool = False):
+        """(∂L/∂X as a backend d×d array, L(X), info with the worst-case rounding bounds of both).
+
+        `inst` must share A2, A3, E and Y with the first instance (checked unless `checked` says the
+        caller did); calls from several threads run one at a time."""
+        if not checked and not self.shares_keys(inst):
+            raise InvalidInstance("inst: an ExactGradient serves instances with its first instance's A2, A3, E "
+                                  "and Y; this one differs (use loss_gradient for it)")
+        with self._lock, self.ops.single_thread():
             return self._call(inst)
 
     def _call(self, inst: GradientInstance):

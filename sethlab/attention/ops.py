@@ -114,21 +114,25 @@ class NumpyOps:
         """How many blocks `map_blocks` runs at once."""
         return self.threads
 
-    def map_blocks(self, fn, blocks, consume):
-        """consume(fn(lo, hi)) for each (lo, hi) in blocks, in block order, the blocks spread over the pool
-        with BLAS at one thread.
+    def map_blocks(self, fn, blocks, consume, workers: int | None = None):
+        """consume(fn(lo, hi)) for each (lo, hi) in blocks, in block order, the blocks spread over `workers`
+        threads (default: the pool's) with BLAS at one thread.
 
         Idle threads take the next block, so a core lost to another process slows only its share. Each
         result is consumed in block order, whatever ran first, and released at once: only the results of
-        blocks that finished ahead of their turn are held.
+        blocks that finished ahead of their turn are held. At most `workers` threads ever run blocks of
+        the pass, so per-thread buffers stay within what the memory plan counted. Called from inside a
+        pool task (nested), the blocks run in that thread, one after the other.
         """
         blocks = list(blocks)
-        if self._pool is None or len(blocks) < 2:
+        w = self.threads if workers is None else max(1, min(workers, self.threads))
+        if self._pool is None or len(blocks) < 2 or w < 2 or _in_pool():
             for lo, hi in blocks:
                 consume(fn(lo, hi))
             return
+        pool = _pool(w)
         with _single_threaded_blas():
-            futures = [self._pool.submit(fn, lo, hi) for lo, hi in blocks]
+            futures = [pool.submit(_pool_task, fn, lo, hi) for lo, hi in blocks]
             try:
                 for i in range(len(futures)):
                     consume(futures[i].result())
@@ -153,13 +157,14 @@ class NumpyOps:
     # elementwise passes over a b×nk block, in place (parallel=False inside a `map_blocks` task)
     def _rows(self, fn, *arrays, parallel: bool = True):
         n = arrays[0].shape[0]
-        if not parallel or self._pool is None or arrays[0].size < 1 << 16 or n < 2:
+        if not parallel or self._pool is None or arrays[0].size < 1 << 16 or n < 2 or _in_pool():
             fn(*arrays)
             return
         k = min(self.threads, n)
         cuts = [n * i // k for i in range(k + 1)]
         futures = [
-            self._pool.submit(fn, *(a[lo:hi] for a in arrays)) for lo, hi in zip(cuts, cuts[1:]) if hi > lo
+            self._pool.submit(_pool_task, fn, *(a[lo:hi] for a in arrays)) for lo, hi in zip(cuts, cuts[1:])
+            if hi > lo
         ]
         for f in futures:
             f.result()
@@ -220,10 +225,10 @@ _EXP_LOCK = threading.Lock()
 def exp_kernel(dtype: str, threads: int, scores: int):
     """(name, fn): the fastest in-place exp on offer for numpy blocks of `dtype` on `threads` threads.
 
-    SETHLAB_EXP=numpy|torch|auto (default auto). auto measures numpy's exp once per process and dtype on
-    one thread (the choice then holds for every call, whatever its thread count);
-    where it is slow and torch is installed (and either already imported or the pass large enough to
-    pay its import), both are measured on the pool's threads at once and torch's is taken if at least
+    SETHLAB_EXP=numpy|torch|auto (default auto). auto decides once per process and dtype, at the first
+    pass, and the choice then holds for every call: numpy's exp is measured on one thread; where it is
+    slow and torch is installed (and either already imported or that first pass large enough to pay
+    its import), both are measured on the pool's threads at once and torch's is taken if at least
     1.2x faster. Both are
     within the 4 ulps the rounding bounds assume (tests/attention/test_elementary_ulps.py).
     """
@@ -233,26 +238,28 @@ def exp_kernel(dtype: str, threads: int, scores: int):
     if want == "numpy":
         return "numpy", _numpy_exp
     if want == "torch":
-        _import_torch()
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            raise BackendUnavailable("SETHLAB_EXP: 'torch' needs PyTorch, which is not installed") from None
         return "torch", _torch_exp
     with _EXP_LOCK:
-        key = dtype  # one choice per process and dtype: results must not depend on a caller's thread count
-        if key not in _EXP_CHOICE:
-            _EXP_CHOICE[key] = {"numpy_one_thread": _exp_rate(_numpy_exp, dtype, 1)}
-        rates = _EXP_CHOICE[key]
-        if rates["numpy_one_thread"] >= NUMPY_EXP_ENOUGH:
-            return "numpy", _numpy_exp
-        if "torch" not in rates and ("torch" in sys.modules or scores >= EXP_IMPORT_FROM):
-            rates["numpy"] = _exp_rate(_numpy_exp, dtype, threads)
-            try:
-                import torch  # noqa: F401
-            except ImportError:
-                rates["torch"] = 0.0
-            else:
-                rates["torch"] = _exp_rate(_torch_exp, dtype, threads)
-        if "torch" in rates and rates["torch"] >= 1.2 * rates["numpy"]:
-            return "torch", _torch_exp
-        return "numpy", _numpy_exp
+        # decided once per process and dtype, at the first pass: later calls must not change the bits
+        if dtype not in _EXP_CHOICE:
+            rates = {"numpy_one_thread": _exp_rate(_numpy_exp, dtype, 1)}
+            rates["choice"] = "numpy"
+            if rates["numpy_one_thread"] < NUMPY_EXP_ENOUGH and ("torch" in sys.modules or scores >= EXP_IMPORT_FROM):
+                rates["numpy"] = _exp_rate(_numpy_exp, dtype, threads)
+                try:
+                    import torch  # noqa: F401
+                except ImportError:
+                    rates["torch"] = 0.0
+                else:
+                    rates["torch"] = _exp_rate(_torch_exp, dtype, threads)
+                if rates["torch"] >= 1.2 * rates["numpy"]:
+                    rates["choice"] = "torch"
+            _EXP_CHOICE[dtype] = rates
+        return ("torch", _torch_exp) if _EXP_CHOICE[dtype]["choice"] == "torch" else ("numpy", _numpy_exp)
 
 
 def _exp_rate(fn, dtype: str, threads: int) -> float:
@@ -325,6 +332,22 @@ def _as_blas_owner(change):
         return change()
     finally:
         clear(force=True)
+
+
+_TASK = threading.local()
+
+
+def _in_pool() -> bool:
+    """True inside a task of sethlab's pools: work submitted from there would wait on its own pool."""
+    return getattr(_TASK, "active", False)
+
+
+def _pool_task(fn, *args):
+    _TASK.active = True
+    try:
+        return fn(*args)
+    finally:
+        _TASK.active = False
 
 
 def _pool(threads: int) -> ThreadPoolExecutor:

@@ -8,6 +8,7 @@ decides the forward instance. Every oracle call is counted.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -45,12 +46,14 @@ def make_oracle(method: str = "exact", backend: str = "numpy", device=None, dtyp
     from sethlab.attention.api import PreparedGradient
 
     prepared = []
+    lock = threading.Lock()
 
     def oracle(inst: GradientInstance, accuracy: float | None = None):
         if method == "exact":
-            if not prepared:
-                prepared.append(PreparedGradient(inst, backend=backend, device=device, dtype=dtype,
-                                                 memory_budget=memory_budget))
+            with lock:
+                if not prepared:
+                    prepared.append(PreparedGradient(inst, backend=backend, device=device, dtype=dtype,
+                                                     memory_budget=memory_budget))
             return prepared[0](inst)
         e = eps if eps is not None else accuracy
         return loss_gradient(inst, method=method, backend=backend, device=device, dtype=dtype, eps=e,

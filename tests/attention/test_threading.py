@@ -153,3 +153,67 @@ def test_exp_kernel_choice(monkeypatch):
     rates[ops._numpy_exp], rates[ops._torch_exp] = 0.7e9, 0.8e9  # numpy slow, torch not 1.2x faster
     monkeypatch.setattr(ops, "_EXP_CHOICE", {})
     assert ops.exp_kernel("float64", 2, 1 << 30)[0] == "numpy"
+
+
+def test_one_prepared_engine_from_several_threads_gives_each_call_its_own_gradient():
+    import threading
+
+    image = OVToAttention(quantity="frobenius").apply(planted_ov(300, 12, seed=2)[0])
+    att = image.target
+    lams = (0.1, 0.5, 1.0, 1.5)
+    want = {lam: sa.loss_gradient(gradient_instance(att, lam)).grad for lam in lams}
+    prepared = PreparedGradient(gradient_instance(att, 1.0))
+    wrong = []
+
+    def run(lam):
+        for _ in range(15):
+            if not np.array_equal(prepared(gradient_instance(att, lam)).grad, want[lam]):
+                wrong.append(lam)
+
+    threads = [threading.Thread(target=run, args=(lam,)) for lam in lams]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []
+
+
+def test_a_pass_uses_at_most_its_planned_workers_and_nests_without_deadlock():
+    import threading
+
+    ops = NumpyOps(threads=4)
+    names, seen = set(), []
+
+    def fn(lo, hi):
+        names.add(threading.current_thread().name)
+        inner = []
+        ops.map_blocks(lambda a, b: a, [(0, 1), (1, 2)], inner.append)  # nested: runs in this thread
+        return lo + sum(inner)
+
+    ops.map_blocks(fn, [(i, i + 1) for i in range(12)], seen.append, workers=2)
+    assert seen == [i + 1 for i in range(12)] and len(names) <= 2
+
+
+def test_exact_engine_refuses_an_instance_with_another_key_side():
+    inst = big_instance(4, nq=40, nk=30)
+    engine = exact.ExactGradient(inst, NumpyOps())
+    with pytest.raises(InvalidInstance, match="A2, A3, E"):
+        engine(big_instance(5, nq=40, nk=30))
+
+
+def test_the_exp_choice_is_made_once(monkeypatch):
+    from sethlab.attention import ops
+
+    monkeypatch.setattr(ops, "_EXP_CHOICE", {})
+    monkeypatch.delenv("SETHLAB_EXP", raising=False)
+    monkeypatch.setattr(ops, "_exp_rate", lambda fn, dtype, threads: 0.3e9 if fn is ops._numpy_exp else 9e9)
+    monkeypatch.setattr(ops.sys, "modules", {k: v for k, v in sys.modules.items() if k != "torch"})
+    assert ops.exp_kernel("float64", 2, 1 << 10)[0] == "numpy"  # small first pass, torch not loaded
+    decided = ops._EXP_CHOICE
+    monkeypatch.undo()  # torch visible again, rates as measured
+    monkeypatch.setattr(ops, "_EXP_CHOICE", decided)
+    monkeypatch.setattr(ops, "_exp_rate", lambda fn, dtype, threads: 0.3e9 if fn is ops._numpy_exp else 9e9)
+    assert ops.exp_kernel("float64", 2, 1 << 30)[0] == "numpy"  # a later large pass does not change it
+    monkeypatch.setattr(ops, "_EXP_CHOICE", {})
+    pytest.importorskip("torch")
+    assert ops.exp_kernel("float64", 2, 1 << 30)[0] == "torch"  # decided afresh, the same rates choose torch
