@@ -14,6 +14,7 @@ import numpy as np
 
 from sethlab.approx.families import FAMILIES, bound_for, trial
 from sethlab.errors import CertificationError, InvalidInstance, MemoryBudgetExceeded
+from sethlab.jsonable import jsonable
 
 
 @dataclass
@@ -86,7 +87,7 @@ class Report:
                                               "exact_seconds", "refused")}
         out["speed_vs_exact"] = (self.exact_seconds / self.seconds) if self.seconds else None
         out["rows"] = [asdict(r) for r in self.rows]
-        return _finite_json(out)
+        return jsonable(out)
 
     def summary(self) -> str:
         def f(x, spec):
@@ -98,18 +99,6 @@ class Report:
                 f"{'' if self.ratio is None else f', B = {self.bound:.3g} = {self.ratio:g}·sqrt(ln n)'}): {acc}"
                 f"max error {f(self.max_error, '.3g')}, mean relative error {f(self.mean_relative_error, '.3g')}, "
                 f"{f(self.seconds, '.3g')} s per call vs exact {self.exact_seconds:.3g} s{ref}")
-
-
-def _finite_json(x):
-    if isinstance(x, float) and not math.isfinite(x):
-        return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
-    if isinstance(x, dict):
-        return {k: _finite_json(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite_json(v) for v in x]
-    if isinstance(x, (np.floating, np.integer, np.bool_)):
-        return _finite_json(x.item())
-    return x
 
 
 def resolve(method, params: dict):
