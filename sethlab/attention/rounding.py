@@ -231,6 +231,14 @@ def forward_error(sc: Scales, row: RowModel, u: float) -> float:
     return upper(min(main, cap), 200) * (1 + EVAL_SLACK)
 
 
+def _subnormal(u: float) -> float:
+    """The subnormal spacing λ of the precision whose unit roundoff is u (0 in exact arithmetic)."""
+    for dtype, unit in UNIT_ROUNDOFF.items():
+        if u == unit:
+            return SUBNORMAL[dtype]
+    return 0.0
+
+
 def gradient_error(sc: Scales, row: RowModel, u: float, k_rows: int | None = None) -> tuple[float, float]:
     """(certified ‖ĝ − ∂L/∂X‖∞, certified |L̂ − L|) for an engine described by `row` (docs/rounding.md, "Gradient").
 
@@ -259,9 +267,14 @@ def gradient_error(sc: Scales, row: RowModel, u: float, k_rows: int | None = Non
     p_err = row.eta_S * (Qh + Rb) + e_q + e_r + row.delta_F * (1 + row.eta_S) * (Qh + Rb)
     f_err = alpha * p_err + row.under_grad  # |F̂_ib − F_ib|, F = p·A2
     k_g = gamma((nq if k_rows is None else k_rows) + 1, u)  # A1 cast, then the blocked sum over query rows
-    grad = (sc.L1 * (f_err + k_g * (2 * alpha * Q + f_err)) * (1 + u) + u * sc.L1 * alpha * 2 * Q) / d
+    lam = _subnormal(u)
+    # underflow: each of the nq products A1_ia·F̂_ib may lose up to λ/2 (<= λ after the sum's growth),
+    # and the division by d another λ/2; relative terms alone vanish when the entries are tiny
+    grad = (sc.L1 * (f_err + k_g * (2 * alpha * Q + f_err)) * (1 + u) + u * sc.L1 * alpha * 2 * Q
+            + 2 * nq * lam) / d + lam
     n_c = nq * dv
-    loss = 0.5 * n_c * (e_c * (2 * C + e_c) + gamma(n_c + 1, u) * Cb * Cb)
+    # likewise the n_c squares c·c and at most nq halvings (one a block) may each lose λ/2
+    loss = 0.5 * n_c * (e_c * (2 * C + e_c) + gamma(n_c + 1, u) * Cb * Cb) + (n_c + nq) * lam
     return upper(grad, 200) * (1 + EVAL_SLACK), upper(loss, 50) * (1 + EVAL_SLACK)
 
 

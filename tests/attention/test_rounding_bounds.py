@@ -175,3 +175,24 @@ def test_report_ratios():
     print(f"\nmeasured/bound over {len(values)} results: worst {worst[1]:.3g} ({worst[0]}), "
           f"median {statistics.median(values):.3g}, best {min(values):.3g}")
     assert worst[1] <= 1
+
+
+@pytest.mark.parametrize("method", ["exact", "poly"])
+@pytest.mark.parametrize("scale", [1e-160, 1e-170, 1e-200])
+def test_gradient_bound_covers_underflow_of_tiny_entries(method, scale):
+    # entries so small that every product A1·F is subnormal: the relative terms vanish, the underflow
+    # terms must not (found by hypothesis seed 831045748: computed 0, true 5e-324, stated bound 0)
+    rng = np.random.default_rng(7)
+    A1, A2 = rng.uniform(-1, 1, (3, 2)), rng.uniform(-1, 1, (4, 2))
+    A3, E = rng.uniform(-1, 1, (4, 1)), rng.uniform(-1, 1, (3, 1))
+    inst = sa.GradientInstance(A1 * scale, A2 * scale, A3, E, np.eye(2), np.eye(1))
+    res = sa.loss_gradient(inst, method=method, eps=1e-3 if method == "poly" else None)
+    # reference: scores are within 1e-300 of 0, so S is uniform to float64 accuracy; the gradient is then
+    # scale²·A1ᵀ p A2/d computed at unit scale and scaled last (that final product errs by <= λ)
+    S = np.full((3, 4), 0.25)
+    c = S @ A3 - E
+    q = c @ A3.T
+    p = S * q - (S * q).sum(axis=1, keepdims=True) * S
+    ref = (A1.T @ p @ A2 / 2) * scale * scale
+    assert np.abs(res.grad - ref).max() <= res.error_bound + 2.0**-1074
+    assert res.error_bound > 0
