@@ -8,6 +8,7 @@ import numbers
 
 import numpy as np
 
+from sethlab.attention import blocks
 from sethlab.attention.instances import AttentionInstance
 from sethlab.errors import InvalidInstance
 from sethlab.memory import parse_budget, require
@@ -74,8 +75,7 @@ def softmax_rows(s: np.ndarray) -> np.ndarray:
 
 def row_blocks(n: int, ncols: int, target: int = 1 << 22):
     """Row ranges of about `target` elements (≥ 1 row), for passes that must not form n × ncols at once."""
-    b = max(1, target // max(ncols, 1))
-    return [(lo, min(n, lo + b)) for lo in range(0, n, b)]
+    return list(blocks.row_blocks(n, max(1, target // max(ncols, 1))))
 
 
 def scaled(inst: AttentionInstance) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from sethlab.approx._common import positive_int
 from sethlab.approx.families import FAMILIES, bound_for, trial
 from sethlab.errors import CertificationError, InvalidInstance, MemoryBudgetExceeded
 from sethlab.jsonable import jsonable
@@ -128,20 +129,14 @@ def resolve(method, params: dict):
     return method, get(method, **params)
 
 
-def _check_int(value, name, low):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise InvalidInstance(f"{name}: must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def _check_request(family, n, trials, seed, ratio, d, progress):
     if family not in FAMILIES:
         raise InvalidInstance(f"family: must be one of {', '.join(FAMILIES)}, got {family!r}")
-    n = _check_int(n, "n", 2)
-    trials = _check_int(trials, "trials", 1)
-    seed = _check_int(seed, "seed", 0)
+    n = positive_int(n, "n", 2)
+    trials = positive_int(trials, "trials", 1)
+    seed = positive_int(seed, "seed", 0)
     if d is not None:
-        d = _check_int(d, "dimension", 1)
+        d = positive_int(d, "dimension", 1)
     if ratio is not None:
         if isinstance(ratio, bool) or not isinstance(ratio, numbers.Real) or not math.isfinite(ratio) or ratio <= 0:
             raise InvalidInstance(f"ratio: must be a positive finite number, got {ratio!r}")

@@ -118,18 +118,6 @@ def _weights(ops, Qs, Kt, lo: int, hi: int, buf, parallel: bool):
     return ops.shifted_exp_(P, parallel=parallel)
 
 
-def weight_blocks(q, k, ops, b: int):
-    """Yield (lo, hi, P) with P = exp(s_I − rowmax) for s = q kᵀ/d, the unnormalized softmax of one block of b rows.
-
-    P lives in one b×nk buffer reused by the next block (memory O(b·nk), docs/problems.md §2.2).
-    """
-    Qs = ops.asarray(q / q.shape[1])
-    Kt = ops.asarray(k.T)
-    buf = ops.empty((b, k.shape[0]))
-    for lo, hi in row_blocks(q.shape[0], b):
-        yield lo, hi, _weights(ops, Qs, Kt, lo, hi, buf, True)
-
-
 def attention_exact(inst: AttentionInstance, ops, block_size: int | None = None, memory_budget=None):
     """(Att(Q, K, V) as a backend nq×dv array, info with its worst-case rounding bound)."""
     check_range(scales(inst), ops.dtype_name)
