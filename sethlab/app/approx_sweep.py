@@ -49,7 +49,8 @@ def _defaults(name: str) -> dict:
     return {k: v for k, v in parameters(name).items() if k not in ("memory_budget", "device", "backend")}
 
 
-def _draw(folder, results) -> tuple[list[str], str | None]:
+def draw(folder, results) -> tuple[list[str], str | None]:
+    """The sweep's two plots into `folder`: (file names, None), or ([], why plots cannot be drawn here)."""
     why = plots.unavailable()
     if why is not None:
         return [], why
@@ -65,7 +66,7 @@ def run_sweep(out: str | None = None, quick: bool = False, trials: int = 2, seed
         results = sweep(trials=trials, seed=seed, quick=quick,
                         progress=lambda done, total: bar.update("sethlab approx --sweep", done, total))
         results.update(version=sethlab.__version__, machine=machine(), quick=quick)
-        results["plots"], results["plots_missing"] = _draw(folder, results)
+        results["plots"], results["plots_missing"] = draw(folder, results)
         results["seconds"] = time.perf_counter() - t0
         lines = ["# sethlab.approx: fast attention on the hard instances (docs/approx.md)", ""] + approx_tables(results)
         if results["plots_missing"]:

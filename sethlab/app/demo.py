@@ -28,7 +28,7 @@ import numpy as np
 
 import sethlab
 import sethlab.attention as sa
-from sethlab.app import experiments, plots
+from sethlab.app import approx_sweep, experiments, plots
 from sethlab.app.benchmarks import have_torch, machine
 from sethlab.errors import InvalidInstance
 from sethlab.jsonable import jsonable
@@ -226,9 +226,7 @@ def _draw(folder, results) -> tuple[list[str], str | None]:
     plots.quadrature_error(results["quadrature"], folder.path("quadrature.png"))
     names = ["phase_transition.png", "poly_vs_exact.png", "quadrature.png"]
     if results.get("approx"):
-        plots.approx_error_vs_bound(results["approx"], folder.path("approx_error.png"))
-        plots.approx_ov_accuracy(results["approx"], folder.path("approx_ov_accuracy.png"))
-        names += ["approx_error.png", "approx_ov_accuracy.png"]
+        names += approx_sweep.draw(folder, results["approx"])[0]
     return names, None
 
 

@@ -3,6 +3,7 @@ sethlab's score convention ⟨q, k⟩/d, parameter checks, row-stable softmax, m
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 
@@ -90,11 +91,10 @@ def checked(check):
     method itself validates them the same way before any work."""
 
     def wrap(fn):
+        @functools.wraps(fn)
         def method(Q, K=None, V=None, **params):
             return fn(Q, K, V, **check(**params))
 
-        method.__name__, method.__qualname__, method.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
-        method.__wrapped__ = fn
         method.check = check
         return method
 

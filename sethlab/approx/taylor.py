@@ -46,17 +46,19 @@ def taylor(Q, K=None, V=None, *, degree: int = 2, memory_budget=None) -> np.ndar
     inst = as_instance(Q, K, V)
     g = degree
     F = feature_count(inst.d, g)
-    block = min(max(inst.nq, inst.nk), max(1, int((1 << 22) // F))) if F < 1e18 else 1
+    key_blocks = row_blocks(inst.nk, int(min(F, 1 << 62)))
+    query_blocks = row_blocks(inst.nq, int(min(F, 1 << 62)))
+    block = max(hi - lo for lo, hi in key_blocks + query_blocks)
     plan(8 * F * (3 * block + inst.dv + 1) * 2, f"Taylor features (degree {g}: {F:.4g} per row)", memory_budget)
     F = int(F)
     q, k = scaled(inst)
     V1 = np.hstack([inst.V, np.ones((inst.nk, 1))])
     kv = np.zeros((F, inst.dv + 1))
-    for lo, hi in row_blocks(inst.nk, F):
+    for lo, hi in key_blocks:
         kv += taylor_features(k[lo:hi], g).T @ V1[lo:hi]
     out = np.empty((inst.nq, inst.dv))
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        for lo, hi in row_blocks(inst.nq, F):
+        for lo, hi in query_blocks:
             nd = taylor_features(q[lo:hi], g) @ kv
             den = nd[:, -1:]
             ok = (den > 0) & np.isfinite(den) & np.isfinite(nd[:, :-1]).all(axis=1, keepdims=True)

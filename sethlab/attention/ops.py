@@ -206,10 +206,20 @@ def _numpy_exp(blk) -> None:
 
 
 def _torch_exp(blk) -> None:
-    import torch
+    t = torch_from_numpy(blk)
+    _TORCH_EXP[0](t, out=t)
 
-    t = torch.from_numpy(blk)
-    torch.exp(t, out=t)
+
+_TORCH_EXP: list = []  # torch.exp, bound once (the import runs on first use, not on every block)
+
+
+def torch_from_numpy(a):
+    if not _TORCH_EXP:
+        import torch
+
+        _TORCH_EXP.append(torch.exp)
+        _TORCH_EXP.append(torch.from_numpy)
+    return _TORCH_EXP[1](a)
 
 
 # numpy's exp at or above this many per second and thread is not worth importing torch for (torch's

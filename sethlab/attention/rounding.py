@@ -231,12 +231,12 @@ def forward_error(sc: Scales, row: RowModel, u: float) -> float:
     return upper(min(main, cap), 200) * (1 + EVAL_SLACK)
 
 
+_SUBNORMAL_OF_U = {UNIT_ROUNDOFF[k]: SUBNORMAL[k] for k in UNIT_ROUNDOFF}
+
+
 def _subnormal(u: float) -> float:
-    """The subnormal spacing λ of the precision whose unit roundoff is u (0 in exact arithmetic)."""
-    for dtype, unit in UNIT_ROUNDOFF.items():
-        if u == unit:
-            return SUBNORMAL[dtype]
-    return 0.0
+    """The subnormal spacing λ of the precision whose unit roundoff is u (0 in exact arithmetic, u = 0)."""
+    return _SUBNORMAL_OF_U.get(u, 0.0)
 
 
 def gradient_error(sc: Scales, row: RowModel, u: float, k_rows: int | None = None) -> tuple[float, float]:
