@@ -55,21 +55,27 @@ def floor_per_call(target, r: dict) -> float:
     return 2 * nq * nk * (2 * d + 2 * (dv + 1)) / r["gemm_flops_per_s"] + nq * nk / r["exp_per_s"]
 
 
-def per_call_seconds(target, lams, repeat: int = 3) -> float:
-    """Median seconds of one oracle call (the reduction's own oracle) over the given λ, best of `repeat` sweeps."""
+def per_call_seconds(target, lams, repeat: int = 5) -> tuple[float, float]:
+    """(seconds a call as the decision makes them, seconds of a call alone), best of `repeat` sweeps over λ.
+
+    The decision hands the reduction's oracle all its λ at once (`oracle.many`, several to an engine
+    pass): that sweep's time over its calls. A call alone: the median of single oracle calls."""
     from sethlab.reductions.attention_to_gradient import gradient_instance, make_oracle
 
     oracle = make_oracle()
     oracle(gradient_instance(target, float(lams[0])), None)  # warm-up: buffers, thread pool
-    sweeps = []
+    batched, alone = [], []
     for _ in range(repeat):
+        t0 = time.perf_counter()
+        results = list(oracle.many(gradient_instance(target, float(lam)) for lam in lams))
+        batched.append((time.perf_counter() - t0) / len(results))
         times = []
         for lam in lams:
             t0 = time.perf_counter()
             oracle(gradient_instance(target, float(lam)), None)
             times.append(time.perf_counter() - t0)
-        sweeps.append(statistics.median(times))
-    return min(sweeps)
+        alone.append(statistics.median(times))
+    return min(batched), min(alone)
 
 
 class BusyCore:
@@ -109,8 +115,8 @@ def main(argv=None):
           f"({r['exp_source']}), {machine()['cpus']} cpus")
     print("# deciding OV through gradient calls: f(1) = f(0) + integral of f'(lambda), f' = 2 tr(grad L)")
     head = (f"{'n':>5} {'inst':>8} {'sigma':>6} {'1-panel':>8} {'cert':>5} {'panels':>6} {'GL need':>8} "
-            f"{'cert/need':>9} {'Riem need':>9} {'gap':>6} {'ms/call':>8} {'x floor':>7} {'loaded':>7} "
-            f"{'x floor':>7} {'decide s':>8} answer")
+            f"{'cert/need':>9} {'Riem need':>9} {'gap':>6} {'ms/call':>8} {'x floor':>7} {'alone':>7} "
+            f"{'loaded':>7} {'x floor':>7} {'ld/q':>5} {'decide s':>8} answer")
     print(head)
     rows = []
     for n in sizes:
@@ -146,13 +152,16 @@ def main(argv=None):
             riem_need = next((m for m in (2**k for k in range(int(math.log2(grid_max)) + 1))
                               if abs(f0 + float(grid[:: grid_max // m].mean()) - f1) < need), None)
 
-            lams = make_rule("gauss-legendre", 16).nodes
-            floor = floor_per_call(target, r)
-            quiet = per_call_seconds(target, lams)
-            loaded = None
+            lams = make_rule("gauss-legendre", 32 if n < 2048 else 16).nodes
+            # the rates again, just before the calls: this shared machine drifts by tens of percent in minutes
+            near = rates()
+            r_row = {k: max(r[k], near[k]) for k in ("gemm_flops_per_s", "exp_per_s")}
+            floor = floor_per_call(target, r_row)
+            quiet, alone = per_call_seconds(target, lams)
+            loaded = loaded_alone = None
             if not args.no_load:
                 with BusyCore():
-                    loaded = per_call_seconds(target, lams)
+                    loaded, loaded_alone = per_call_seconds(target, lams)
             m_paper = paper_points(max(target.nq, target.nk))
             row = {
                 "n": n, "d0": d0, "instance": kind, "truth": truth, "f1": f1, "sigma": plan["sigma"],
@@ -165,21 +174,23 @@ def main(argv=None):
                 "paper_points": m_paper,
                 "paper_stated_bound": riemann_error_bound(m_paper, plan["sigma"], target.nq, target.dv,
                                                           target.bound_V),
-                "floor_seconds_per_call": floor, "seconds_per_call": quiet, "ratio_to_floor": quiet / floor,
-                "seconds_per_call_loaded": loaded,
+                "rates_used": r_row, "floor_seconds_per_call": floor, "seconds_per_call": quiet,
+                "ratio_to_floor": quiet / floor, "seconds_per_call_alone": alone, "ratio_alone_to_floor": alone / floor,
+                "seconds_per_call_loaded": loaded, "seconds_per_call_alone_loaded": loaded_alone,
                 "ratio_to_floor_loaded": None if loaded is None else loaded / floor,
                 "loaded_over_quiet": None if loaded is None else loaded / quiet,
             }
             rows.append(row)
             ok = "correct" if dec.answer == truth else ("inconclusive" if dec.answer is None else "WRONG")
-            lo = "-" if loaded is None else f"{loaded * 1e3:7.2f} {loaded / floor:7.2f}"
+            lo = "-" if loaded is None else f"{loaded * 1e3:7.2f} {loaded / floor:7.2f} {loaded / quiet:5.2f}"
             print(f"{n:>5} {kind:>8} {plan['sigma']:6.0f} {one_panel!s:>8} {plan['nodes']:>5} {row['panels']:>6} "
                   f"{gl_need!s:>8} {row['certified_over_needed'] or float('nan'):9.2f} "
                   f"{riem_need if riem_need else '>' + str(grid_max):>9} {pred.gap:6.3f} {quiet * 1e3:8.2f} "
-                  f"{quiet / floor:7.2f} {lo:>15} {decide_seconds:8.2f} {ok}")
+                  f"{quiet / floor:7.2f} {alone / floor:7.2f} {lo:>21} {decide_seconds:8.2f} {ok}")
     print("1-panel / cert: certified calls on one panel and with the reduction's composite panels;")
     print("GL need / Riem need: fewest calls (powers of two) whose estimate is on the correct side of the threshold;")
-    print("ms/call: median oracle call; x floor: against this run's GEMM and exp rates; loaded: with one core busy.")
+    print("ms/call: a call as the decision makes them (all its lambda handed to oracle.many); alone: the median of")
+    print("single calls; x floor: against the best GEMM and exp rates of this run; loaded: with one core busy.")
     write_json(args.json, {"machine": machine(), "rates": r, "rows": rows})
     return 0
 

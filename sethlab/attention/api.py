@@ -124,7 +124,8 @@ class PreparedGradient:
     The quadrature of docs/quadrature.md calls the gradient at X = λ·I for many λ: the exact
     numpy or torch engine keeps its plan, key side and buffers between those calls
     (`exact.ExactGradient`), while each call still computes the whole gradient at its own
-    A1·X and states its own certified bound. An instance that does not share the first one's
+    A1·X and states its own certified bound. `many` runs the blocks of several instances in one
+    pass (small instances then use every core). An instance that does not share the first one's
     key side, or method="poly", goes through `loss_gradient` unchanged.
     """
 
@@ -142,17 +143,40 @@ class PreparedGradient:
             self.first = inst
 
     def __call__(self, inst: GradientInstance) -> GradientResult:
-        _check_instance(inst, GradientInstance)
-        if self.engine is None or not self.engine.shares_keys(inst):
-            return loss_gradient(inst, **self.options)
-        inst.adopt_key_side(self.first)
+        return next(self.many([inst]))
+
+    def many(self, insts):
+        """Yield the `GradientResult` of each instance of the iterable, in order.
+
+        Consecutive instances with the first one's key side go through the engine `window` at a time
+        (each result's `seconds` is its pass's time shared equally); the rest one by one."""
+        window = []
+        for inst in insts:
+            _check_instance(inst, GradientInstance)
+            if self.engine is not None and self.engine.shares_keys(inst):
+                inst.adopt_key_side(self.first)
+                window.append(inst)
+                if len(window) >= self.engine.window:
+                    yield from self._pass(window)
+                    window = []
+                continue
+            yield from self._pass(window)
+            window = []
+            yield loss_gradient(inst, **self.options)
+        yield from self._pass(window)
+
+    def _pass(self, insts: list):
+        if not insts:
+            return
         ops = self.ops
         with ops.full_precision(), Timer(ops) as t:
-            grad, loss_value, info = self.engine(inst, checked=True)
-        _finite(ops, (grad, loss_value))
-        return GradientResult(grad=ops.to_numpy(grad), loss=float(loss_value), error_bound=float(info["error_bound"]),
-                              loss_error_bound=float(info["loss_error_bound"]), method="exact", backend=ops.name,
-                              device=str(ops.device), dtype=ops.dtype_name, seconds=t.seconds)
+            results = self.engine.many(insts, checked=True)
+        for grad, loss_value, info in results:
+            _finite(ops, (grad, loss_value))
+            yield GradientResult(grad=ops.to_numpy(grad), loss=float(loss_value),
+                                 error_bound=float(info["error_bound"]),
+                                 loss_error_bound=float(info["loss_error_bound"]), method="exact", backend=ops.name,
+                                 device=str(ops.device), dtype=ops.dtype_name, seconds=t.seconds / len(insts))
 
 
 def plan(inst, method: str = "poly", eps: float | None = None, **options):

@@ -16,7 +16,7 @@ import numpy as np
 
 from sethlab.attention.blocks import EXACT_SUM_CHUNK, MAX_BLOCK_ELEMENTS, block_rows, matmul_sum, row_blocks
 from sethlab.attention.instances import AttentionInstance, GradientInstance
-from sethlab.attention.rounding import check_range, exact_forward_bound, exact_gradient_bound, scales
+from sethlab.attention.rounding import check_range, exact_forward_bound, exact_gradient_bound, scales, shift_free
 from sethlab.errors import InvalidInstance, MemoryBudgetExceeded
 from sethlab.memory import format_bytes, memory_budget
 
@@ -49,19 +49,34 @@ BLOCK_SCORES = 1 << 18
 # Below this many scores a call runs its blocks on one thread: the pool's hand-off costs more than it saves
 # (measured at nq = nk = 256: 2.4x the floor on one thread, 3.0x on two).
 PARALLEL_SCORES = 1 << 18
+# A pass over several instances (`ExactGradient.many`) takes enough of them for this many blocks per thread,
+# and never more than MAX_PASS_INSTANCES.
+PASS_BLOCKS = 4
+MAX_PASS_INSTANCES = 16
+
+
+def _even_rows(nq: int, b: int, cap: int) -> int:
+    """Rows per block near b that cut nq rows into equal blocks (1024 rows: 4 of 256, not 4 of 255 and one of 4),
+    at most a quarter above b and never above cap."""
+    blocks = max(1, round(nq / b))
+    even = -(-nq // blocks)
+    if even > max(b, b + b // 4) or even > cap:
+        even = -(-nq // -(-nq // b))
+    return max(1, min(even, cap, nq))
 
 
 def plan_rows(inst, ops, block_size: int | None = None, budget=None) -> tuple[int, int]:
-    """(rows per block, blocks at once) within the memory budget: the default shrinks to fit, a given
-    block_size is refused. Each block running at once holds its own work buffers."""
+    """(rows per block, threads) within the memory budget: the default shrinks to fit, a given block_size is
+    refused. Each block running at once holds its own work buffers; a pass runs on at most `threads`
+    (`pass_workers`)."""
     nq, nk = inst.nq, inst.nk
     if block_size is None and ops.name == "numpy":
         lo, hi = NUMPY_BLOCK_ROWS
         b = max(1, min(nq, max(lo, min(hi, BLOCK_SCORES // max(nk, 1))), MAX_BLOCK_ELEMENTS // max(nk, 1)))
+        b = _even_rows(nq, b, MAX_BLOCK_ELEMENTS // max(nk, 1))
     else:
         b = block_rows(nq, nk, block_size, ops.block_elements)
-    blocks = -(-nq // b)
-    workers = min(ops.workers, blocks) if nq * nk >= PARALLEL_SCORES else 1
+    workers = ops.workers
     itemsize = 8 if ops.dtype_name == "float64" else 4
     fixed, per_row = memory_bytes(inst, itemsize, b)
     limit = memory_budget(budget, ops)
@@ -86,17 +101,22 @@ def _with_ones(ops, M: np.ndarray):
     return ops.asarray(np.hstack([M, np.ones((M.shape[0], 1))]))
 
 
-def _run_blocks(ops, fn, nq: int, nk: int, b: int, workers: int, consume=lambda result: None) -> None:
-    """consume(fn(lo, hi)) over the row blocks in block order: on `workers` threads (ops.map_blocks) or one
-    after the other, BLAS at one thread either way (ops.py, "Threading rule"), so every block's products
-    are the same to the bit whatever ran them."""
-    blocks = row_blocks(nq, b)
+def pass_workers(threads: int, tasks: int, scores: int) -> int:
+    """Threads for a pass of `tasks` blocks holding `scores` scores in all: one below PARALLEL_SCORES (the
+    pool's hand-off would cost more than it saves), else up to the planned `threads`."""
+    return max(1, min(threads, tasks)) if scores >= PARALLEL_SCORES else 1
+
+
+def _run_tasks(ops, fn, tasks, workers: int, consume=lambda result: None) -> None:
+    """consume(fn(*task)) over the tasks in order: on `workers` threads (ops.map_blocks) or one after the
+    other, BLAS at one thread either way (ops.py, "Threading rule"), so every block's products are the
+    same to the bit whatever ran them."""
     if workers > 1:
-        ops.map_blocks(fn, blocks, consume, workers)
+        ops.map_blocks(fn, tasks, consume, workers)
         return
     with ops.single_thread():
-        for lo, hi in blocks:
-            consume(fn(lo, hi))
+        for task in tasks:
+            consume(fn(*task))
 
 
 class _Scratch:
@@ -112,16 +132,19 @@ class _Scratch:
         return bufs
 
 
-def _weights(ops, Qs, Kt, lo: int, hi: int, buf, parallel: bool):
-    """P = exp(s_I − rowmax) for the rows lo:hi of s = Qs·Kt, in `buf` (the unnormalized softmax of one block)."""
-    P = ops.matmul(Qs[lo:hi], Kt, out=buf[: hi - lo])
-    return ops.shifted_exp_(P, parallel=parallel)
+def _weights(ops, Qs, Kt, buf, parallel: bool, shifted: bool = True):
+    """P = exp(s − rowmax) for the query rows Qs, s = Qs·Kt, in `buf` (the unnormalized softmax of one block);
+    P = exp(s) where the scores are small enough not to need the shift (`rounding.shift_free`)."""
+    P = ops.matmul(Qs, Kt, out=buf)
+    return ops.shifted_exp_(P, parallel=parallel) if shifted else ops.exp_(P, parallel=parallel)
 
 
 def attention_exact(inst: AttentionInstance, ops, block_size: int | None = None, memory_budget=None):
     """(Att(Q, K, V) as a backend nq×dv array, info with its worst-case rounding bound)."""
     check_range(scales(inst), ops.dtype_name)
-    b, workers = plan_rows(inst, ops, block_size, memory_budget)
+    shifted = not shift_free(scales(inst), ops.dtype_name)
+    b, threads = plan_rows(inst, ops, block_size, memory_budget)
+    workers = pass_workers(threads, -(-inst.nq // b), inst.nq * inst.nk)
     ops.prepare_exp(inst.nq * inst.nk)
     nk, dv = inst.nk, inst.dv
     V1 = _with_ones(ops, inst.V)
@@ -132,45 +155,121 @@ def attention_exact(inst: AttentionInstance, ops, block_size: int | None = None,
 
     def block(lo, hi):
         buf, NV, tmp = scratch.get()
-        P = _weights(ops, Qs, Kt, lo, hi, buf, parallel)
+        P = _weights(ops, Qs[lo:hi], Kt, buf[: hi - lo], parallel, shifted)
         nv = matmul_sum(ops, P, V1, NV[: hi - lo], tmp[: hi - lo], EXACT_SUM_CHUNK)
         out[lo:hi] = nv[:, :dv] / nv[:, dv:]
 
-    _run_blocks(ops, block, inst.nq, inst.nk, b, workers)
-    return out, {"error_bound": exact_forward_bound(inst, ops.dtype_name)}
+    _run_tasks(ops, block, row_blocks(inst.nq, b), workers)
+    return out, {"error_bound": exact_forward_bound(inst, ops.dtype_name, shifted=shifted)}
+
+
+# A key side whose values h have at most this many distinct rows takes the grouped pass (docs/problems.md §2.2,
+# "Few distinct values"): its G products over the keys replace three b×nk passes. Each group costs a few small
+# operations per block, so a handful of groups is where it pays; the reduction's 0/1 values give G <= 2.
+MAX_VALUE_GROUPS = 8
+
+
+def value_groups(h: np.ndarray, limit: int = MAX_VALUE_GROUPS):
+    """(key order, column ranges, distinct rows) when h has at most `limit` distinct rows, else None.
+
+    The keys are reordered so each group of equal rows of h is one contiguous range of columns; the
+    softmax over the keys does not depend on their order."""
+    nk, dv = h.shape
+    if nk == 0 or dv == 0 or len(np.unique(h[:, 0])) > limit:
+        return None
+    rows, inverse = np.unique(h, axis=0, return_inverse=True)
+    if len(rows) > limit:
+        return None
+    inverse = inverse.reshape(-1)
+    order = np.argsort(inverse, kind="stable")
+    ends = np.cumsum(np.bincount(inverse, minlength=len(rows)))
+    starts = np.concatenate([[0], ends[:-1]])
+    return order, [(int(a), int(b)) for a, b in zip(starts, ends)], rows
 
 
 class _GradientPass:
-    """The per-block work of the exact gradient (docs/problems.md §2.2). The key side (A2ᵀ, h, E) is set up
-    once; `queries` sets the query side of one instance; buffers live per thread and are reused."""
+    """The per-block work of the exact gradient (docs/problems.md §2.2): F_I = p_I·A2 and the residual c_I.
 
-    def __init__(self, inst: GradientInstance, ops, b: int):
+    The key side is set up once; the query side (A1X/d) comes with each block, so blocks of several
+    instances with this key side can run at once. Buffers live per thread and are reused. Where h has
+    few distinct rows (`value_groups`) the keys are grouped and p is never formed.
+    """
+
+    def __init__(self, inst: GradientInstance, ops, b: int, grouped: bool = True):
         self.ops, self.b, self.dv, self.d = ops, b, inst.dv, inst.d
-        self.Kt = ops.asarray(inst.A2.T)
-        self.h1 = _with_ones(ops, inst.h)
-        self.h1t = self.h1.T.contiguous() if ops.name == "torch" else np.ascontiguousarray(self.h1.T)
+        nk, dv, d = inst.nk, inst.dv, inst.d
         self.E = ops.asarray(inst.E)
-        nk, dv = inst.nk, inst.dv
-        self.scratch = _Scratch(lambda: (ops.empty((b, nk)), ops.empty((b, nk)), ops.empty((b, dv + 1)),
-                                         ops.empty((b, dv + 1))))
-        self.queries(inst)
+        groups = value_groups(inst.h) if grouped else None
+        self.groups = 0 if groups is None else len(groups[1])
+        if groups is None:
+            self.Kt = ops.asarray(inst.A2.T)
+            self.A2 = ops.asarray(inst.A2)
+            self.h1 = _with_ones(ops, inst.h)
+            self.h1t = self.h1.T.contiguous() if ops.name == "torch" else np.ascontiguousarray(self.h1.T)
+            self.scratch = _Scratch(lambda: (ops.empty((b, nk)), ops.empty((b, nk)), ops.empty((b, dv + 1)),
+                                             ops.empty((b, dv + 1)), ops.empty((b, d)), ops.empty((b, d))))
+        else:
+            order, self.cols, eta = groups
+            A2 = inst.A2[order]
+            self.Kt = ops.asarray(A2.T)
+            self.A2g = [_with_ones(ops, A2[lo:hi]) for lo, hi in self.cols]
+            self.eta = ops.asarray(eta)
+            self.eta1t = ops.asarray(np.hstack([eta, np.ones((len(eta), 1))]).T)
+            G = len(self.cols)
+            self.scratch = _Scratch(lambda: (ops.empty((b, nk)), [ops.empty((b, d + 1)) for _ in range(G)],
+                                             ops.empty((b, d + 1))))
 
-    def queries(self, inst: GradientInstance) -> None:
-        self.Qs = self.ops.asarray(inst.A1X / inst.d)
+    def queries(self, inst: GradientInstance):
+        """The query side of one instance: its A1X/d in the working precision."""
+        return self.ops.asarray(inst.A1X / inst.d)
 
-    def block(self, lo: int, hi: int, parallel: bool = True):
-        """(p_I, c_I): the block of p = S∘q − diag(r)S and the residual block, in this thread's buffers."""
-        ops, dv = self.ops, self.dv
-        buf_p, buf_z, NH, tmp = self.scratch.get()
-        P = _weights(ops, self.Qs, self.Kt, lo, hi, buf_p, parallel)
-        nh = matmul_sum(ops, P, self.h1, NH[: hi - lo], tmp[: hi - lo], EXACT_SUM_CHUNK)
+    def p_block(self, Qs, E, parallel: bool = True, shifted: bool = True):
+        """(p_I, c_I) for the query rows Qs (A1X/d) with residual targets E: the block of p = S∘q − diag(r)S
+        and the residual block (ungrouped pass only)."""
+        ops, dv, n = self.ops, self.dv, Qs.shape[0]
+        buf_p, buf_z, NH, tmp, _, _ = self.scratch.get()
+        P = _weights(ops, Qs, self.Kt, buf_p[:n], parallel, shifted)
+        nh = matmul_sum(ops, P, self.h1, NH[:n], tmp[:n], EXACT_SUM_CHUNK)
         inv_l = 1.0 / nh[:, dv:]
         Sh = nh[:, :dv] * inv_l
-        c = Sh - self.E[lo:hi]
+        c = Sh - E
         r = (c * Sh).sum(1, keepdims=True)
         Cr = ops.hstack([c * inv_l, -r * inv_l])
-        Z = ops.matmul(Cr, self.h1t, out=buf_z[: hi - lo])
+        Z = ops.matmul(Cr, self.h1t, out=buf_z[:n])
         return ops.mul_(Z, P, parallel=parallel), c
+
+    def block(self, Qs, E, parallel: bool = True, shifted: bool = True):
+        """(F_I, c_I): F_I = p_I·A2 (rows × d) and the residual block for the query rows Qs, E, in this
+        thread's buffers (shifted: subtract the row maxima before exp)."""
+        if self.groups:
+            return self._grouped(Qs, E, parallel, shifted)
+        p, c = self.p_block(Qs, E, parallel, shifted)
+        *_, F, tmp = self.scratch.get()
+        n = Qs.shape[0]
+        return matmul_sum(self.ops, p, self.A2, F[:n], tmp[:n], EXACT_SUM_CHUNK), c
+
+    def _grouped(self, Qs, E, parallel: bool, shifted: bool):
+        """The block with the keys in groups of equal values η_g: with U_g = P_g·[A2_g, 1] (row sums l_g in
+        its last column), l = Σ_g l_g, S h = Σ_g l_g η_g / l and F = Σ_g z_g U_g[:, :d], where
+        z_g = [c/l, −r/l]·[η_g, 1] is the p_ij/P_ij shared by the group's keys (docs/problems.md §2.2)."""
+        ops, d, n = self.ops, self.d, Qs.shape[0]
+        buf_p, R, tmp = self.scratch.get()
+        P = _weights(ops, Qs, self.Kt, buf_p[:n], parallel, shifted)
+        U = [matmul_sum(ops, P[:, a:b], A2g, R[g][:n], tmp[:n], EXACT_SUM_CHUNK)
+             for g, ((a, b), A2g) in enumerate(zip(self.cols, self.A2g))]
+        l, nh = U[0][:, d:], U[0][:, d:] * self.eta[0]
+        for g in range(1, len(U)):  # in group order: the bits do not depend on the thread
+            l = l + U[g][:, d:]
+            nh = nh + U[g][:, d:] * self.eta[g]
+        inv_l = 1.0 / l
+        Sh = nh * inv_l
+        c = Sh - E
+        r = (c * Sh).sum(1, keepdims=True)
+        z = ops.matmul(ops.hstack([c * inv_l, -r * inv_l]), self.eta1t)
+        F = z[:, :1] * U[0][:, :d]
+        for g in range(1, len(U)):
+            F = F + z[:, g : g + 1] * U[g][:, :d]
+        return F, c
 
 
 def gradient_blocks(inst: GradientInstance, ops, b: int):
@@ -179,9 +278,10 @@ def gradient_blocks(inst: GradientInstance, ops, b: int):
     p_I is the b×nk block of p = S∘q − diag(r)S and c_I the residual block; both
     live in buffers reused by the next block, so a consumer that keeps them copies them.
     """
-    g = _GradientPass(inst, ops, b)
+    g = _GradientPass(inst, ops, b, grouped=False)
+    Qs = g.queries(inst)
     for lo, hi in row_blocks(inst.nq, b):
-        yield (lo, hi, *g.block(lo, hi))
+        yield (lo, hi, *g.p_block(Qs[lo:hi], g.E[lo:hi]))
 
 
 class ExactGradient:
@@ -189,26 +289,50 @@ class ExactGradient:
 
     The plan (rows per block, threads), the key side and the per-thread buffers are made once; each call
     still computes the whole gradient at its own A1·X and states its own worst-case bound. The quadrature's
-    X = λ·I calls are such a run (docs/quadrature.md). Each block's d×d contribution and loss are kept and
-    summed in block order, so the result does not depend on which thread ran which block.
+    X = λ·I calls are such a run (docs/quadrature.md). `many` takes several at once: their blocks go
+    through one pass, and instances too small to fill a block are stacked, `stack` to a block, so small
+    instances keep every core busy. Each instance's contributions are summed in its block order, so a
+    result does not depend on which thread ran which block; what is stacked with what depends only on the
+    instances' positions in the run.
     """
 
     def __init__(self, inst: GradientInstance, ops, block_size: int | None = None, memory_budget=None):
         # Every product of the engine runs with BLAS at one thread, the instance's own small products
         # (A1·X, the bound's magnitudes) too: a threaded BLAS call just before a pass on the pool leaves
         # BLAS's threads spinning on the cores the pool needs (measured: 55 ms -> 85-95 ms a call at n = 4096).
+        nq, nk, d = inst.nq, inst.nk, inst.d
         with ops.single_thread():
             check_range(scales(inst), ops.dtype_name)
-            self.ops, self.shape = ops, (inst.nq, inst.nk, inst.d, inst.dv)
-            self.b, self.workers = plan_rows(inst, ops, block_size, memory_budget)
-            self.exp = ops.prepare_exp(inst.nq * inst.nk)
-            self.A2 = ops.asarray(inst.A2)
-            self.keys = _GradientPass(inst, ops, self.b)
-        b, d = self.b, inst.d
-        self.pa = _Scratch(lambda: (ops.empty((b, d)), ops.empty((b, d))))
+            self.ops, self.shape = ops, (nq, nk, d, inst.dv)
+            self.b, self.threads = plan_rows(inst, ops, block_size, memory_budget)
+            self.blocks = list(row_blocks(nq, self.b))
+            self.stack = self._plan_stack(inst, block_size, memory_budget)
+            self.exp = ops.prepare_exp(nq * nk)
+            self.keys = _GradientPass(inst, ops, max(self.b, self.stack * nq))
+        # instances per pass: enough blocks for PASS_BLOCKS per thread, in whole stacks, and two at least on
+        # a pool (the next instance's blocks fill the threads while the last blocks of one finish)
+        want = max(2 if self.threads > 1 else 1, -(-PASS_BLOCKS * self.threads * self.stack // len(self.blocks)))
+        self.window = self.stack * max(1, -(-min(MAX_PASS_INSTANCES, want) // self.stack))
+        self.E_stack = ops.asarray(np.tile(inst.E, (self.stack, 1))) if self.stack > 1 else self.keys.E
         self._first = inst
         self._key_arrays = (inst.A2, inst.A3, inst.E, inst.Y)
-        self._lock = threading.Lock()  # one call at a time: a call sets the query side the blocks read
+        self._lock = threading.Lock()  # one pass at a time: the per-thread buffers belong to it
+
+    def _plan_stack(self, inst, block_size, budget) -> int:
+        """Instances per block: those whose scores fill less than a block (BLOCK_SCORES) are stacked, if the
+        budget holds the taller buffers (numpy only; torch's own threads fill a block already)."""
+        nq, nk = inst.nq, inst.nk
+        if self.ops.name != "numpy" or block_size is not None or len(self.blocks) > 1:
+            return 1
+        stack = max(1, min(MAX_PASS_INSTANCES, BLOCK_SCORES // max(nq * nk, 1) + 1))
+        fixed, per_row = memory_bytes(inst, 8 if self.ops.dtype_name == "float64" else 4, stack * nq)
+        extra = 2 * stack * nq * (inst.d + inst.dv) * 8  # the stacked queries and targets
+        return stack if fixed + extra + per_row * stack * nq * self.threads <= memory_budget(budget, self.ops) else 1
+
+    @property
+    def groups(self) -> int:
+        """Groups of equal value rows the pass uses (0: ungrouped)."""
+        return self.keys.groups
 
     def shares_keys(self, inst: GradientInstance) -> bool:
         """Whether `inst` has the first instance's A2, A3, E and Y (the key side this engine holds)."""
@@ -220,39 +344,104 @@ class ExactGradient:
 
         `inst` must share A2, A3, E and Y with the first instance (checked unless `checked` says the
         caller did); calls from several threads run one at a time."""
-        if not checked and not self.shares_keys(inst):
-            raise InvalidInstance("inst: an ExactGradient serves instances with its first instance's A2, A3, E "
-                                  "and Y; this one differs (use loss_gradient for it)")
+        return self.many([inst], checked)[0]
+
+    def many(self, insts, checked: bool = False) -> list:
+        """[(∂L/∂X, L(X), info)] for each instance, in order, from one pass over all their blocks.
+
+        Every instance is range-checked before any block runs. `window` instances a pass is what the
+        memory plan counted on (the query sides of those in flight)."""
+        insts = list(insts)
+        if not checked:
+            for inst in insts:
+                if not self.shares_keys(inst):
+                    raise InvalidInstance("inst: an ExactGradient serves instances with its first instance's A2, "
+                                          "A3, E and Y; this one differs (use loss_gradient for it)")
         with self._lock, self.ops.single_thread():
-            return self._call(inst)
+            return self._pass(insts)
 
-    def _call(self, inst: GradientInstance):
-        if inst is not self._first:
-            check_range(scales(inst), self.ops.dtype_name)
-            self.keys.queries(inst)
-        self._first = None
-        ops, b, d, g = self.ops, self.b, inst.d, self.keys
-        A1, A2 = ops.asarray(inst.A1), self.A2
-        parallel = self.workers == 1 and inst.nq * inst.nk >= PARALLEL_SCORES  # one large block at a time
+    def _pass(self, insts: list) -> list:
+        ops, g, (nq, nk, d, _) = self.ops, self.keys, self.shape
+        n = len(insts)
+        if self.stack > 1:  # one task per stack of whole instances
+            tasks = [(k, min(k + self.stack, n), 0, nq) for k in range(0, n, self.stack)]
+        else:
+            tasks = [(k, k + 1, lo, hi) for k in range(n) for lo, hi in self.blocks]
+        workers = pass_workers(self.threads, len(tasks), n * nq * nk)
+        parallel = workers == 1 and nq * nk >= PARALLEL_SCORES  # one large block at a time: may use the pool
+        queries = _QuerySides(g, insts)
+        shifted = [True] * n
 
-        def block(lo, hi):
-            p, c = g.block(lo, hi, parallel)
-            PA, tmp = self.pa.get()
-            return ops.matmul(A1[lo:hi].T, matmul_sum(ops, p, A2, PA[: hi - lo], tmp[: hi - lo], EXACT_SUM_CHUNK)), \
-                0.5 * ops.sum_all(c * c)
+        def checked_tasks():
+            """The tasks, each instance range-checked (and its shift chosen) before the first of its blocks
+            is handed out: the first blocks run while later instances are checked."""
+            done = 0
+            for k0, k1, lo, hi in tasks:
+                for k in range(done, k1):
+                    if insts[k] is not self._first:
+                        check_range(scales(insts[k]), ops.dtype_name)
+                    shifted[k] = not shift_free(scales(insts[k]), ops.dtype_name)
+                done = max(done, k1)
+                if k1 - k0 > 1:  # a stack skips the shift only if each of its instances may
+                    shifted[k0:k1] = [any(shifted[k0:k1])] * (k1 - k0)
+                yield k0, k1, lo, hi
 
-        G = ops.zeros((d, d))
-        loss = [0.0]
+        def block(k0, k1, lo, hi):
+            """[(k, A1_Iᵀ F_I, ½Σc_I²)] for instances k0..k1−1 (stacked) or rows lo:hi of instance k0."""
+            if k1 - k0 > 1:
+                Qs = ops.vstack([queries.get(k)[0] for k in range(k0, k1)])
+                E, rows = self.E_stack[: (k1 - k0) * nq], [(k, (k - k0) * nq, (k - k0 + 1) * nq) for k in range(k0, k1)]
+            else:
+                Qs, E, rows = queries.get(k0)[0][lo:hi], g.E[lo:hi], [(k0, 0, hi - lo)]
+            F, c = g.block(Qs, E, parallel, shifted[k0])
+            out = []
+            for k, a, b in rows:
+                A1 = queries.get(k)[1][lo:hi] if k1 - k0 == 1 else queries.get(k)[1]
+                out.append((k, ops.matmul(A1.T, F[a:b]), 0.5 * ops.sum_all(c[a:b] * c[a:b])))
+            return out
 
-        def add(result):  # in block order: the sum does not depend on which thread ran which block
-            nonlocal G
-            G += result[0]
-            loss[0] += result[1]
+        parts = [[None, 0.0, 0] for _ in insts]
+        results = []
 
-        _run_blocks(ops, block, inst.nq, inst.nk, b, self.workers, add)
-        loss = loss[0]
-        bound, loss_bound = exact_gradient_bound(inst, ops.dtype_name, rows_block=b)
-        return G / d, loss, {"error_bound": bound, "loss_error_bound": loss_bound}
+        def add(items):  # in task order: an instance's sums do not depend on which thread ran which block
+            for k, G, loss in items:
+                acc = parts[k]
+                acc[0] = G if acc[0] is None else acc[0] + G
+                acc[1] += loss
+                acc[2] += 1
+            while len(results) < len(insts) and parts[len(results)][2] == (1 if self.stack > 1 else len(self.blocks)):
+                k = len(results)
+                queries.drop(k)
+                bound, loss_bound = exact_gradient_bound(insts[k], ops.dtype_name, rows_block=self.b,
+                                                         groups=g.groups, shifted=shifted[k])
+                results.append((parts[k][0] / d, parts[k][1], {"error_bound": bound, "loss_error_bound": loss_bound}))
+                parts[k] = None
+
+        try:
+            _run_tasks(ops, block, checked_tasks(), workers, add)
+        finally:
+            self._first = None
+        return results
+
+
+class _QuerySides:
+    """Each instance's query side (A1X/d and A1 in the working precision), made by the first of its blocks to
+    run and dropped once its result is in, so a pass over many instances holds only those in flight. (Two
+    blocks may both make one; the first stored is kept: dict operations are atomic.)"""
+
+    def __init__(self, keys: _GradientPass, insts: list):
+        self.keys, self.insts = keys, insts
+        self.arrays: dict = {}
+
+    def get(self, k: int):
+        arrays = self.arrays.get(k)
+        if arrays is None:
+            inst = self.insts[k]
+            arrays = self.arrays.setdefault(k, (self.keys.queries(inst), self.keys.ops.asarray(inst.A1)))
+        return arrays
+
+    def drop(self, k: int) -> None:
+        self.arrays.pop(k, None)
 
 
 def loss_gradient_exact(inst: GradientInstance, ops, block_size: int | None = None, memory_budget=None):

@@ -15,9 +15,10 @@ from sethlab._arrays import as_matrix, max_abs
 from sethlab.errors import InvalidInstance
 
 
-def row_stats(a: np.ndarray) -> tuple[float, float, float]:
-    """Of |a|: the largest entry, the largest row 1-norm and the largest row 2-norm (one side of `score_range`)."""
-    aa = np.abs(a)
+def row_stats(a: np.ndarray, nonnegative: bool = False) -> tuple[float, float, float]:
+    """Of |a|: the largest entry, the largest row 1-norm and the largest row 2-norm (one side of `score_range`);
+    `nonnegative` says a is already |a|."""
+    aa = a if nonnegative else np.abs(a)
     if aa.size == 0:
         return 0.0, 0.0, 0.0
     return float(aa.max()), float(aa.sum(axis=1).max()), float(np.sqrt(np.einsum("ij,ij->i", aa, aa).max()))
@@ -166,9 +167,14 @@ class GradientInstance:
         return _finite_product(self.A3, self.Y, "A3·Y")
 
     @cached_property
+    def query_stats(self) -> tuple[float, float, float]:
+        """`row_stats` of A1X, the query side of `score_range` (its first entry is ‖A1X‖∞)."""
+        return row_stats(self.A1X)
+
+    @cached_property
     def bound_A1X(self) -> float:
         """‖A1 X‖∞ (the bound AS24 places on the queries)."""
-        return max_abs(self.A1X)
+        return self.query_stats[0]
 
     @cached_property
     def bound_A2(self) -> float:
@@ -208,16 +214,45 @@ class GradientInstance:
     @cached_property
     def score_range(self) -> float:
         """R: every score ⟨(A1X)_i, (A2)_j⟩/d lies in [−R, R] (docs/polynomial.md §3.1)."""
-        return score_range_from(row_stats(self.A1X), self.key_stats, self.d)
+        return score_range_from(self.query_stats, self.key_stats, self.d)
+
+    @cached_property
+    def abs_A1(self) -> np.ndarray:
+        """|A1| (read-only), the query side of the a-priori score bounds (docs/rounding.md, "Instance scales")."""
+        out = np.abs(self.A1)
+        out.flags.writeable = False
+        return out
+
+    @cached_property
+    def col_l1_A1(self) -> float:
+        """max_a Σ_i |A1_ia| in float64 (before rounding is accounted for)."""
+        return float(self.abs_A1.sum(axis=0).max())
 
     # derived only from A2, A3, Y, E: one instance's values serve another with the same arrays
     KEY_SIDE = ("h", "bound_h", "bound_A2", "bound_E", "key_stats", "abs_h_max")
+    # derived from everything but X
+    X_FREE = KEY_SIDE + ("bound_A1", "abs_A1", "col_l1_A1")
 
     def adopt_key_side(self, other: "GradientInstance") -> None:
         """Take the key-side values `other` has computed (the caller has checked A2, A3, Y, E are equal)."""
         for name in self.KEY_SIDE:
             if name in other.__dict__ and name not in self.__dict__:
                 self.__dict__[name] = other.__dict__[name]
+
+    def at(self, X) -> "GradientInstance":
+        """This instance at another point X: A1, A2, A3, E and Y are shared (they are read-only checked copies),
+        X is checked, and what is computed from the others alone is computed once and shared. The quadrature's many
+        X = λ·I calls are built this way (docs/quadrature.md)."""
+        X = as_matrix(X, "X")
+        d = self.d
+        _require(X.shape == (d, d), f"X: must be {d}x{d} (d = columns of A1), got {X.shape}")
+        new = object.__new__(GradientInstance)
+        for name in ("A1", "A2", "A3", "E", "Y"):
+            object.__setattr__(new, name, getattr(self, name))
+        object.__setattr__(new, "X", X)
+        for name in self.X_FREE:  # computed here once, then shared by every instance made from this one
+            new.__dict__[name] = getattr(self, name)
+        return new
 
     def forward_instance(self) -> AttentionInstance:
         """The attention instance (A1 X, A2, A3 Y) whose output is S h."""

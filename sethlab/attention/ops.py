@@ -94,6 +94,9 @@ class NumpyOps:
     def hstack(self, parts):
         return np.hstack(parts)
 
+    def vstack(self, parts):
+        return np.vstack(parts)
+
     def matmul(self, a, b, out=None):
         return np.matmul(a, b, out=out)
 
@@ -115,25 +118,27 @@ class NumpyOps:
         return self.threads
 
     def map_blocks(self, fn, blocks, consume, workers: int | None = None):
-        """consume(fn(lo, hi)) for each (lo, hi) in blocks, in block order, the blocks spread over `workers`
-        threads (default: the pool's) with BLAS at one thread.
+        """consume(fn(*task)) for each task (a block's (lo, hi), or any tuple) in order, the tasks spread over
+        `workers` threads (default: the pool's) with BLAS at one thread.
 
         Idle threads take the next block, so a core lost to another process slows only its share. Each
         result is consumed in block order, whatever ran first, and released at once: only the results of
         blocks that finished ahead of their turn are held. At most `workers` threads ever run blocks of
         the pass, so per-thread buffers stay within what the memory plan counted. Called from inside a
-        pool task (nested), the blocks run in that thread, one after the other.
+        pool task (nested), the blocks run in that thread, one after the other. `blocks` may be a generator:
+        each task is submitted as it comes, so the first ones run while the caller prepares the next.
         """
-        blocks = list(blocks)
         w = self.threads if workers is None else max(1, min(workers, self.threads))
-        if self._pool is None or len(blocks) < 2 or w < 2 or _in_pool():
-            for lo, hi in blocks:
-                consume(fn(lo, hi))
+        if self._pool is None or w < 2 or _in_pool():
+            for task in blocks:
+                consume(fn(*task))
             return
         pool = _pool(w)
         with _single_threaded_blas():
-            futures = [pool.submit(_pool_task, fn, lo, hi) for lo, hi in blocks]
+            futures = []
             try:
+                for task in blocks:
+                    futures.append(pool.submit(_pool_task, fn, *task))
                 for i in range(len(futures)):
                     consume(futures[i].result())
                     futures[i] = None
@@ -180,6 +185,11 @@ class NumpyOps:
             exp(blk)
 
         self._rows(work, x, parallel=parallel)
+        return x
+
+    def exp_(self, x, parallel: bool = True):
+        """x ← exp(x) in place (scores that need no shift, docs/rounding.md "Exact engine")."""
+        self._rows(self._exp, x, parallel=parallel)
         return x
 
     def mul_(self, x, y, parallel: bool = True):
@@ -428,6 +438,9 @@ class TorchOps:
     def hstack(self, parts):
         return self.torch.hstack(parts)
 
+    def vstack(self, parts):
+        return self.torch.vstack(parts)
+
     def matmul(self, a, b, out=None):
         return self.torch.matmul(a, b, out=out)
 
@@ -449,10 +462,10 @@ class TorchOps:
         """torch threads inside each operation; blocks run one after the other."""
         return 1
 
-    def map_blocks(self, fn, blocks, consume):
-        """consume(fn(lo, hi)) for each block, in order (torch parallelizes inside each operation)."""
-        for lo, hi in blocks:
-            consume(fn(lo, hi))
+    def map_blocks(self, fn, blocks, consume, workers: int | None = None):
+        """consume(fn(*task)) for each block (or task tuple), in order (torch parallelizes inside each operation)."""
+        for task in blocks:
+            consume(fn(*task))
 
     def prepare_exp(self, scores: int) -> str:
         """torch's own exp."""
@@ -464,6 +477,9 @@ class TorchOps:
 
     def shifted_exp_(self, x, parallel: bool = True):
         x.sub_(x.amax(dim=1, keepdim=True))
+        return x.exp_()
+
+    def exp_(self, x, parallel: bool = True):
         return x.exp_()
 
     def mul_(self, x, y, parallel: bool = True):

@@ -158,11 +158,11 @@ def _scales(inst) -> Scales:
                     max(inst.bound_Q, inst.bound_K, inst.bound_V))
     else:
         d, m = inst.d, inst.m
-        a1x = upper(np.abs(inst.A1) @ np.abs(inst.X), d)  # >= |A1||X| entrywise (d-term sums of non-negatives)
+        a1x = upper(inst.abs_A1 @ np.abs(inst.X), d)  # >= |A1||X| entrywise (d-term sums of non-negatives)
         hbar = upper(inst.abs_h_max, m)
-        sc = Scales("gradient", inst.nq, inst.nk, d, inst.dv, m, score_range_from(row_stats(a1x), inst.key_stats, d),
+        sc = Scales("gradient", inst.nq, inst.nk, d, inst.dv, m, score_range_from(row_stats(a1x, nonnegative=True), inst.key_stats, d),
                     inst.score_range,
-                    d, m, hbar, inst.bound_E, inst.bound_A2, upper(float(np.abs(inst.A1).sum(axis=0).max()), inst.nq),
+                    d, m, hbar, inst.bound_E, inst.bound_A2, upper(inst.col_l1_A1, inst.nq),
                     2 * hbar, max(inst.bound_A1X, inst.bound_A2, inst.bound_A1, hbar, inst.bound_E))
     return sc
 
@@ -281,45 +281,74 @@ def gradient_error(sc: Scales, row: RowModel, u: float, k_rows: int | None = Non
 # ---------------------------------------------------------------- the exact engine
 
 
-def exact_rows(sc: Scales, u: float, lam: float, chunk: int = EXACT_SUM_CHUNK) -> RowModel:
+# Scores within ±SHIFT_FREE of 0 are exponentiated without the shift by the row maximum: every weight exp(ŝ)
+# is then a normal number (e^-650 > 10^-283, e^-60 > 10^-27), with room for the sums (`shift_free`).
+SHIFT_FREE = {"float64": 650.0, "float32": 60.0}
+
+
+def score_reach(sc: Scales, u: float) -> float:
+    """A bound on every computed score |ŝ| of the exact engine: R_abs plus its rounding e_s."""
+    return sc.R_abs + gamma(sc.d + 3 + sc.query_roundings, u) * sc.R_abs
+
+
+def shift_free(sc: Scales, dtype: str) -> bool:
+    """Whether the exact engine may skip the row-maximum shift for this instance (docs/rounding.md, "Exact engine").
+
+    Every |ŝ| <= SHIFT_FREE[dtype], and every unnormalized sum and scaled residual (at most nk·e^|ŝ|
+    times the values, keys and residual products) stays below a quarter of the largest float."""
+    u = UNIT_ROUNDOFF[dtype]
+    reach = score_reach(sc, u)
+    if not reach <= SHIFT_FREE[dtype]:
+        return False
+    grow = 2 * _exp(reach) * sc.nk * max(1.0, sc.H, sc.alpha) * max(1.0, 2 * sc.dv * (sc.H + sc.E) * sc.H)
+    return grow < LARGEST[dtype] / 4
+
+
+def exact_rows(sc: Scales, u: float, lam: float, chunk: int = EXACT_SUM_CHUNK, groups: int = 0,
+               shifted: bool = True) -> RowModel:
     """The row model of the streaming exact engine (docs/problems.md §2.2; docs/rounding.md, "Exact engine").
 
     Scores ŝ = fl(fl(x̂/d)·k) carry γ_{d+3} (plus the stored A1X's γ_d); the shift by the row
     maximum rounds once (|ŝ − m̂| <= 2 max|ŝ|); exp is within ULPS ulps. Value and row sums are
     chunked products of length nk; the gradient's p_ij = ŵ_ij·Ẑ_ij with Ẑ a length-(dv+1)
-    product of reciprocal-scaled residuals.
+    product of reciprocal-scaled residuals. The grouped gradient pass (`groups` = G > 0 groups of
+    equal value rows) adds G roundings to each sum and G underflow terms (docs/rounding.md, "Grouped keys").
+    Without the shift (`shifted=False`, only where `shift_free`) the subtraction's rounding is gone and the
+    row sum is at least the row maximum's weight, e^−(R_abs + e_s).
     """
     d, nk, dv = sc.d, sc.nk, sc.dv
     e_s = gamma(d + 3 + sc.query_roundings, u) * sc.R_abs
-    span = 2 * (sc.R_abs + e_s)
+    span = 2 * (sc.R_abs + e_s) if shifted else 0.0
     eta_w = _exp(e_s + u * span) * (1 + 2 * ULPS * u) - 1
     eta_S = _div(2 * eta_w, eta_w) if eta_w < 1 else math.inf
-    k_nk = sum_roundings(nk, chunk)
+    k_nk = sum_roundings(nk, chunk) + groups
     delta_l = gamma(k_nk, u)
     delta_N = gamma(k_nk + 1, u)
     delta_F = rel(gamma(k_nk + dv + 6, u), _div(delta_l, delta_l))
     # underflow: a weight below the smallest normal number errs by <= ULPS·λ, a product by <= λ;
-    # the row sum is >= 1 − 2·ULPS·u (the row maximum's weight), at most nk such terms per sum
-    w_min = 1 - 2 * ULPS * u
+    # the row sum is >= 1 − 2·ULPS·u (the row maximum's weight), at most nk (+ G) such terms per sum
+    w_min = (1 - 2 * ULPS * u) * (1.0 if shifted else math.exp(-(sc.R_abs + e_s)))
     Hh = sc.H * (1 + gamma(sc.value_roundings + 1, u))
-    under_values = 2 * nk * lam * (ULPS * Hh + 1) / w_min + lam
+    under_values = 2 * (nk + groups) * lam * (ULPS * Hh + 1) / w_min + lam
     Q = dv * (Hh + sc.E) * Hh * 4
-    under_grad = 2 * nk * lam * (ULPS * Q + 2) * sc.alpha / w_min + 2 * nk * lam
+    under_grad = 2 * (nk + groups) * lam * (ULPS * Q + 2) * sc.alpha / w_min + 2 * (nk + groups) * lam
     return RowModel(eta_S, delta_N, delta_l, delta_F, 1 if sc.kind == "forward" else 2, under_values, under_grad)
 
 
-def exact_forward_bound(inst, dtype: str = "float64", chunk: int = EXACT_SUM_CHUNK) -> float:
-    """Certified ‖fl(T) − Att(Q, K, V)‖∞ of the exact engine in `dtype`."""
+def exact_forward_bound(inst, dtype: str = "float64", chunk: int = EXACT_SUM_CHUNK, shifted: bool = True) -> float:
+    """Certified ‖fl(T) − Att(Q, K, V)‖∞ of the exact engine in `dtype` (shifted: whether it subtracted the row maxima)."""
     sc = scales(inst)
     u = unit_roundoff(dtype)
-    return forward_error(sc, exact_rows(sc, u, SUBNORMAL[dtype], chunk), u)
+    return forward_error(sc, exact_rows(sc, u, SUBNORMAL[dtype], chunk, shifted=shifted), u)
 
 
 def exact_gradient_bound(inst, dtype: str = "float64", chunk: int = EXACT_SUM_CHUNK,
-                         rows_block: int | None = None) -> tuple[float, float]:
-    """(certified ‖fl(g) − ∂L/∂X‖∞, certified |fl(L) − L|) of the exact engine in `dtype` (rows_block: query rows per block)."""
+                         rows_block: int | None = None, groups: int = 0, shifted: bool = True) -> tuple[float, float]:
+    """(certified ‖fl(g) − ∂L/∂X‖∞, certified |fl(L) − L|) of the exact engine in `dtype` (rows_block: query rows
+    per block; groups: the grouped pass's groups of equal value rows, 0 for the ungrouped pass; shifted:
+    whether it subtracted the row maxima)."""
     sc = scales(inst)
     u = unit_roundoff(dtype)
-    row = exact_rows(sc, u, SUBNORMAL[dtype], chunk)
+    row = exact_rows(sc, u, SUBNORMAL[dtype], chunk, groups, shifted)
     g, loss = gradient_error(sc, row, u, sum_roundings(sc.nq, block=rows_block))
     return g + SUBNORMAL[dtype] * (sc.nq + 2), loss + SUBNORMAL[dtype] * sc.nq * sc.dv

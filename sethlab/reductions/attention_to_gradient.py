@@ -8,6 +8,7 @@ decides the forward instance. Every oracle call is counted.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -40,7 +41,8 @@ def make_oracle(method: str = "exact", backend: str = "numpy", device=None, dtyp
 
     Exact oracles keep the engine set up between calls on instances that share the key side (the
     X = λ·I calls of one quadrature, `sethlab.attention.api.PreparedGradient`); every call is still a
-    whole gradient with its own certified bound.
+    whole gradient with its own certified bound. `oracle.many(instances, accuracy)` yields the calls'
+    results in order, several to an engine pass; the reduction uses it when an oracle has it.
     """
     from sethlab.attention import loss_gradient
     from sethlab.attention.api import PreparedGradient
@@ -48,18 +50,33 @@ def make_oracle(method: str = "exact", backend: str = "numpy", device=None, dtyp
     prepared = []
     lock = threading.Lock()
 
+    def engine(inst):
+        with lock:
+            if not prepared:
+                prepared.append(PreparedGradient(inst, backend=backend, device=device, dtype=dtype,
+                                                 memory_budget=memory_budget))
+        return prepared[0]
+
     def oracle(inst: GradientInstance, accuracy: float | None = None):
         if method == "exact":
-            with lock:
-                if not prepared:
-                    prepared.append(PreparedGradient(inst, backend=backend, device=device, dtype=dtype,
-                                                     memory_budget=memory_budget))
-            return prepared[0](inst)
+            return engine(inst)(inst)
         e = eps if eps is not None else accuracy
         return loss_gradient(inst, method=method, backend=backend, device=device, dtype=dtype, eps=e,
                              memory_budget=memory_budget)
 
-    oracle.method, oracle.backend = method, backend
+    def many(insts, accuracy: float | None = None):
+        """Yield oracle(inst, accuracy) for each instance of the iterable, in order: one call each, the exact
+        engine's run several to a pass (`PreparedGradient.many`)."""
+        if method != "exact":
+            yield from (oracle(inst, accuracy) for inst in insts)
+            return
+        insts = iter(insts)
+        first = next(insts, None)
+        if first is None:
+            return
+        yield from engine(first).many(itertools.chain([first], insts))
+
+    oracle.method, oracle.backend, oracle.many = method, backend, many
     return oracle
 
 
@@ -73,8 +90,15 @@ def attention_images(**kwargs):
 
 
 def gradient_instance(inst: AttentionInstance, lam: float) -> GradientInstance:
-    """The AAttLGC instance at X = λ·I_d: A1 = Q, A2 = K, A3 = V, Y = I_dv, E = 0 (docs/quadrature.md)."""
-    return GradientInstance(inst.Q, inst.K, inst.V, np.zeros((inst.nq, inst.dv)), lam * np.eye(inst.d), np.eye(inst.dv))
+    """The AAttLGC instance at X = λ·I_d: A1 = Q, A2 = K, A3 = V, Y = I_dv, E = 0 (docs/quadrature.md).
+
+    The instance at λ = 1 is built once per forward instance (kept on it); each λ shares its arrays and
+    what was computed from them (`GradientInstance.at`)."""
+    base = inst.__dict__.get("_gradient_base")
+    if base is None:
+        base = GradientInstance(inst.Q, inst.K, inst.V, np.zeros((inst.nq, inst.dv)), np.eye(inst.d), np.eye(inst.dv))
+        inst.__dict__["_gradient_base"] = base
+    return base.at(lam * np.eye(inst.d))
 
 
 def f_at_zero(inst: AttentionInstance) -> float:
@@ -239,15 +263,20 @@ class AttentionToGradient(Reduction):
         m = rule.m
         values, errs = np.empty(m), np.empty(m)
         g_d = gamma(inst.d, U)
-        for k, lam in enumerate(rule.nodes):
-            g_inst = gradient_instance(inst, float(lam))
-            res = oracle(g_inst, accuracy)
+        insts = (gradient_instance(inst, float(lam)) for lam in rule.nodes)
+        many = getattr(oracle, "many", None)
+        results = many(insts, accuracy) if many is not None else (oracle(g, accuracy) for g in insts)
+        count = 0
+        for k, res in enumerate(results):
             diag = np.diagonal(np.asarray(res.grad, dtype=np.float64))
             values[k] = 2.0 * float(diag.sum())
             # |2·fl(tr ĝ) − f'(λ̂_k)| <= 2(d·ε + γ_d Σ|ĝ_aa|): the trace sums d entries, each within ε
             errs[k] = 2.0 * (inst.d * float(res.error_bound) + g_d * float(np.abs(diag).sum()))
             if progress is not None:
                 progress(done + k + 1, total)
+            count = k + 1
+        if count != m:  # an oracle's many() that dropped calls must not leave values unset
+            raise InvalidInstance(f"oracle: many() gave {count} results for {m} gradient instances")
         w = rule.weights
         integral = float(w @ values)
         b = second_derivative_bound(sigma, inst.nq, inst.dv, inst.bound_V)

@@ -52,7 +52,19 @@ def forward_cases():
         "values cancel": sa.AttentionInstance(rng.uniform(-1, 1, (40, 4)), rng.uniform(-1, 1, (800, 4)),
                                               np.tile([[1e3], [-1e3]], (400, 1)) + rng.normal(size=(800, 1))),
         "OV image": image,
+        "every score near -600 (no shift in float64)": _offset_scores(rng, 30, 200, -600.0),
+        "every score near -55 (no shift in float32)": _offset_scores(rng, 30, 200, -55.0),
     }
+
+
+def _offset_scores(rng, nq, nk, at, dv=2, gradient=False):
+    """Scores at + a few units for every pair: the weights are all tiny where the engine skips the shift."""
+    Q = np.column_stack([np.full(nq, 20.0), rng.uniform(-1, 1, nq)])
+    K = np.column_stack([np.full(nk, at / 10.0), rng.uniform(-2, 2, nk)])
+    V = rng.normal(size=(nk, dv))
+    if gradient:
+        return sa.GradientInstance(Q, K, V, rng.normal(size=(nq, dv)), np.eye(2), np.eye(dv))
+    return sa.AttentionInstance(Q, K, V)
 
 
 def gradient_cases():
@@ -79,6 +91,20 @@ def gradient_cases():
     cases["nk = 20000"] = sa.GradientInstance(rng.uniform(-1, 1, (8, 4)), rng.uniform(-1, 1, (20000, 4)),
                                               rng.normal(size=(20000, 2)), rng.normal(size=(8, 2)), np.eye(4),
                                               np.eye(2))
+    # few distinct value rows: the grouped pass (exact.value_groups), with cancellation and wide scores
+    levels = rng.normal(size=(3, 2)) * 10
+    A2g, A3g = rng.normal(size=(400, d)), levels[rng.integers(0, 3, 400)]
+    Sg = np.exp((np.asarray(A1[:50], LD) @ np.asarray(X, LD)) @ np.asarray(A2g, LD).T / d)
+    Eg = np.asarray((Sg / Sg.sum(axis=1, keepdims=True)) @ np.asarray(A3g, LD), dtype=np.float64)
+    cases["3 value groups, E equal to the output"] = sa.GradientInstance(A1[:50], A2g, A3g, Eg, X, np.eye(2))
+    cases["8 value groups, scores in the hundreds"] = sa.GradientInstance(
+        _scaled(rng, 40, 4, 500), _scaled(rng, 600, 4, 500), rng.integers(-4, 4, (600, 1)).astype(float),
+        rng.normal(size=(40, 1)), np.eye(4), np.eye(1))
+    cases["2 value groups, nk = 20000"] = sa.GradientInstance(
+        rng.uniform(-1, 1, (8, 4)), rng.uniform(-1, 1, (20000, 4)), (rng.random((20000, 1)) < 0.3).astype(float),
+        np.zeros((8, 1)), np.eye(4), np.eye(1))
+    cases["every score near -600 (no shift in float64)"] = _offset_scores(rng, 30, 200, -600.0, gradient=True)
+    cases["every score near -55 (no shift in float32)"] = _offset_scores(rng, 30, 200, -55.0, gradient=True)
     ov, _ = planted_ov(40, 12, seed=5)
     cases["reduction call (OV image, lambda = 0.7)"] = gradient_instance(
         OVToAttention(quantity="frobenius").apply(ov).target, 0.7)
