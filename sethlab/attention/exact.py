@@ -6,6 +6,11 @@ against [h, 1]ᵀ. Four matrix products and one exponential per score; memory
 two b×nk buffers. The two products over the nk keys are summed in chunks of
 `blocks.EXACT_SUM_CHUNK` keys, which is what makes their worst-case rounding small
 (docs/rounding.md, "Sums"); every result carries that worst-case bound.
+
+Two shortcuts, each with its own bound: scores within ±650 (float64) are exponentiated
+without the row-max shift, and values with few distinct rows group the keys so that
+one product per group replaces the last three passes (docs/problems.md §2.2). The
+quadrature's many calls share one engine (`ExactGradient.many`).
 """
 
 from __future__ import annotations
@@ -21,6 +26,12 @@ from sethlab.errors import InvalidInstance, MemoryBudgetExceeded
 from sethlab.memory import format_bytes, memory_budget
 
 
+# A key side whose values h have at most this many distinct rows takes the grouped pass (docs/problems.md §2.2,
+# "Few distinct values"): its G products over the keys replace three b×nk passes. Each group costs a few small
+# operations per block, so a handful of groups is where it pays; the reduction's 0/1 values give G <= 2.
+MAX_VALUE_GROUPS = 8
+
+
 def memory_bytes(inst, itemsize: int, b: int) -> tuple[int, int]:
     """(fixed bytes, bytes per row of a block) the exact engine allocates for `inst` (docs/problems.md §2.2).
 
@@ -34,7 +45,8 @@ def memory_bytes(inst, itemsize: int, b: int) -> tuple[int, int]:
         fixed = itemsize * (nq * d + nk * d + nk * (dv + 1) + nq * dv) + 8 * (nq * d + nk * (dv + 1))
         per_row += itemsize * 2 * (dv + 1)
     else:
-        per_row = itemsize * (2 * nk + 4 * (dv + 1) + 2 * d)
+        # the ungrouped pass's two nk-wide buffers, or the grouped pass's one and its G row sums of d + 1
+        per_row = itemsize * (2 * nk + 4 * (dv + 1) + 2 * d + MAX_VALUE_GROUPS * (d + 1))
         fixed = (itemsize * (2 * nq * d + 2 * nk * d + 2 * nk * (dv + 1) + nq * dv + d * d)
                  + 8 * (nq * d + nk * (dv + 1) + nq * d + nk * dv + nk * d))
     return int(fixed), int(per_row)
@@ -161,12 +173,6 @@ def attention_exact(inst: AttentionInstance, ops, block_size: int | None = None,
 
     _run_tasks(ops, block, row_blocks(inst.nq, b), workers)
     return out, {"error_bound": exact_forward_bound(inst, ops.dtype_name, shifted=shifted)}
-
-
-# A key side whose values h have at most this many distinct rows takes the grouped pass (docs/problems.md §2.2,
-# "Few distinct values"): its G products over the keys replace three b×nk passes. Each group costs a few small
-# operations per block, so a handful of groups is where it pays; the reduction's 0/1 values give G <= 2.
-MAX_VALUE_GROUPS = 8
 
 
 def value_groups(h: np.ndarray, limit: int = MAX_VALUE_GROUPS):

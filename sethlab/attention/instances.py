@@ -24,10 +24,19 @@ def row_stats(a: np.ndarray, nonnegative: bool = False) -> tuple[float, float, f
     return float(aa.max()), float(aa.sum(axis=1).max()), float(np.sqrt(np.einsum("ij,ij->i", aa, aa).max()))
 
 
+# Below this largest entry a row's squares may underflow and its computed 2-norm fall short (or to 0).
+NORM2_SAFE_FROM = 2.0**-500
+
+
 def score_range_from(sq: tuple, sk: tuple, d: int) -> float:
-    """`score_range` from the `row_stats` of both sides (a key side shared by many query sides is read once)."""
-    candidates = (sq[0] * sk[1] / d, sq[1] * sk[0] / d, sq[2] * sk[2] / d)
-    return float(min(candidates)) * (1 + 2 * (d + 8) * 2.0**-53)
+    """`score_range` from the `row_stats` of both sides (a key side shared by many query sides is read once).
+
+    The 2-norm bound is used only where neither side's squares can underflow; the result is raised by
+    two subnormal spacings for the product and division that may underflow."""
+    candidates = [sq[0] * sk[1] / d, sq[1] * sk[0] / d]
+    if min(sq[0], sk[0]) >= NORM2_SAFE_FROM:
+        candidates.append(sq[2] * sk[2] / d)
+    return float(min(candidates)) * (1 + 2 * (d + 8) * 2.0**-53) + 2 * 2.0**-1074
 
 
 def score_range(q: np.ndarray, k: np.ndarray) -> float:
@@ -224,6 +233,11 @@ class GradientInstance:
         return out
 
     @cached_property
+    def abs_A1_stats(self) -> tuple[float, float, float]:
+        """`row_stats` of |A1|: with X = λI the query side of every score bound is |λ| times this."""
+        return row_stats(self.abs_A1, nonnegative=True)
+
+    @cached_property
     def col_l1_A1(self) -> float:
         """max_a Σ_i |A1_ia| in float64 (before rounding is accounted for)."""
         return float(self.abs_A1.sum(axis=0).max())
@@ -231,7 +245,7 @@ class GradientInstance:
     # derived only from A2, A3, Y, E: one instance's values serve another with the same arrays
     KEY_SIDE = ("h", "bound_h", "bound_A2", "bound_E", "key_stats", "abs_h_max")
     # derived from everything but X
-    X_FREE = KEY_SIDE + ("bound_A1", "abs_A1", "col_l1_A1")
+    X_FREE = KEY_SIDE + ("bound_A1", "abs_A1", "abs_A1_stats", "col_l1_A1")
 
     def adopt_key_side(self, other: "GradientInstance") -> None:
         """Take the key-side values `other` has computed (the caller has checked A2, A3, Y, E are equal)."""

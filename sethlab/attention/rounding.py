@@ -158,13 +158,33 @@ def _scales(inst) -> Scales:
                     max(inst.bound_Q, inst.bound_K, inst.bound_V))
     else:
         d, m = inst.d, inst.m
-        a1x = upper(inst.abs_A1 @ np.abs(inst.X), d)  # >= |A1||X| entrywise (d-term sums of non-negatives)
+        lam = _scalar_identity(inst.X)
+        if lam is None:
+            a1x = upper(inst.abs_A1 @ np.abs(inst.X), d)  # >= |A1||X| entrywise (d-term sums of non-negatives)
+            r_abs = score_range_from(row_stats(a1x, nonnegative=True), inst.key_stats, d)
+            r, a1x_max = inst.score_range, inst.bound_A1X
+        else:
+            # X = λI: |A1||X| = |λ||A1| and the stored A1X = fl(λ·A1) entrywise (the other d − 1 terms of each
+            # sum are exact zeros), so |A1X| <= (1 + u)|λ||A1|: both score ranges are |λ| times |A1|'s, raised
+            # past that product and the entry rounding (docs/rounding.md, "Instance scales")
+            base = score_range_from(inst.abs_A1_stats, inst.key_stats, d)
+            lam_sub = SUBNORMAL["float64"]  # the product |λ|·base may underflow
+            r_abs, r = upper(abs(lam) * base, 2) + lam_sub, upper(abs(lam) * base, 3) + lam_sub
+            a1x_max = upper(abs(lam) * inst.bound_A1, 3) + lam_sub
         hbar = upper(inst.abs_h_max, m)
-        sc = Scales("gradient", inst.nq, inst.nk, d, inst.dv, m, score_range_from(row_stats(a1x, nonnegative=True), inst.key_stats, d),
-                    inst.score_range,
-                    d, m, hbar, inst.bound_E, inst.bound_A2, upper(inst.col_l1_A1, inst.nq),
-                    2 * hbar, max(inst.bound_A1X, inst.bound_A2, inst.bound_A1, hbar, inst.bound_E))
+        sc = Scales("gradient", inst.nq, inst.nk, d, inst.dv, m, r_abs, r, d, m, hbar, inst.bound_E, inst.bound_A2,
+                    upper(inst.col_l1_A1, inst.nq), 2 * hbar, max(a1x_max, inst.bound_A2, inst.bound_A1, hbar,
+                                                                  inst.bound_E))
     return sc
+
+
+def _scalar_identity(X: np.ndarray) -> float | None:
+    """λ if X = λ·I exactly (the quadrature's calls), else None."""
+    lam = float(X[0, 0])
+    diag = X.flat[:: X.shape[0] + 1]
+    if not (diag == lam).all():
+        return None
+    return lam if np.count_nonzero(X) == (X.shape[0] if lam != 0 else 0) else None
 
 
 def check_range(sc: Scales, dtype: str, extra: dict | None = None) -> None:

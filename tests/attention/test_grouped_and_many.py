@@ -224,3 +224,37 @@ def test_scores_past_the_shift_free_range_take_the_shift():
         assert shift_free(scales(inst), "float64") is free
         out = sa.attention(inst)
         assert np.isfinite(out.output).all() and 0 < out.error_bound < 1e-10
+
+
+@pytest.mark.parametrize("lam", [1.0, -0.37, 0.0, 1e-300, 3.5e5])
+def test_scales_at_lambda_identity_bound_the_scores_and_match_the_general_path(lam):
+    from sethlab.attention import rounding
+
+    rng = np.random.default_rng(11)
+    base = sa.GradientInstance(rng.normal(size=(40, 6)) * 3, rng.normal(size=(70, 6)), rng.normal(size=(70, 2)),
+                               rng.normal(size=(40, 2)), np.eye(6), np.eye(2))
+    inst = base.at(lam * np.eye(6))
+    fast = rounding.scales(inst)
+    assert rounding._scalar_identity(inst.X) == lam
+    general = rounding._scales(base.at(lam * np.eye(6) + np.diag([0.0] * 5 + [1e-300])))  # not λI: general path
+    LDt = np.longdouble
+    exact_abs = (np.abs(inst.A1.astype(LDt)) * abs(LDt(lam))) @ np.abs(inst.A2.astype(LDt)).T / 6
+    stored = np.abs(inst.A1X.astype(LDt) @ inst.A2.astype(LDt).T) / 6
+    assert fast.R_abs >= float(exact_abs.max()) and fast.R >= float(stored.max())
+    assert fast.max_input >= float(np.abs(inst.A1X).max())
+    if lam != 0:
+        assert fast.R_abs <= general.R_abs * (1 + 1e-12) + 1e-300
+    res = sa.loss_gradient(inst)
+    assert np.isfinite(res.grad).all() and res.error_bound > 0
+
+
+def test_scalar_identity_recognizes_only_lambda_times_identity():
+    from sethlab.attention.rounding import _scalar_identity
+
+    assert _scalar_identity(np.eye(3) * 2.5) == 2.5
+    assert _scalar_identity(np.zeros((3, 3))) == 0.0
+    assert _scalar_identity(np.diag([1.0, 1.0, 2.0])) is None
+    off = np.eye(3)
+    off[0, 2] = 1e-300
+    assert _scalar_identity(off) is None
+    assert _scalar_identity(np.diag([-0.0, 0.0, 0.0])) == 0.0

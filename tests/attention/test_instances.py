@@ -129,3 +129,15 @@ def test_loss_matches_formula():
     S /= S.sum(1, keepdims=True)
     expected = 0.5 * np.sum((S @ f["A3"] @ f["Y"] - f["E"]) ** 2)
     assert sa.loss(inst) == pytest.approx(expected, rel=1e-13)
+
+
+@pytest.mark.parametrize("scale", [1e-160, 1e-200, 1e-310])
+def test_score_range_stays_an_upper_bound_when_squares_underflow(scale):
+    # the 2-norm bound squares the entries: at 1e-160 they are subnormal, at 1e-200 zero; it must not be used
+    from sethlab.attention.instances import score_range
+
+    rng = np.random.default_rng(1)
+    q, k = rng.uniform(0.5, 1, (4, 3)) * scale, rng.uniform(0.5, 1, (5, 3))
+    exact = (q.astype(np.longdouble) @ k.T.astype(np.longdouble)).max() / 3
+    assert score_range(q, k) >= float(exact) > 0
+    assert score_range(q, k) > 0
