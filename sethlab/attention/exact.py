@@ -314,7 +314,7 @@ class ExactGradient:
             self.blocks = list(row_blocks(nq, self.b))
             self.stack = self._plan_stack(inst, block_size, memory_budget)
             self.exp = ops.prepare_exp(nq * nk)
-            self.keys = _GradientPass(inst, ops, max(self.b, self.stack * nq))
+            self.keys = _GradientPass(inst, ops, self.b if self.stack == 1 else max(self.b, self.stack * nq))
         # instances per pass: enough blocks for PASS_BLOCKS per thread, in whole stacks, and two at least on
         # a pool (the next instance's blocks fill the threads while the last blocks of one finish)
         want = max(2 if self.threads > 1 else 1, -(-PASS_BLOCKS * self.threads * self.stack // len(self.blocks)))

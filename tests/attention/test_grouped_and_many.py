@@ -258,3 +258,21 @@ def test_scalar_identity_recognizes_only_lambda_times_identity():
     off[0, 2] = 1e-300
     assert _scalar_identity(off) is None
     assert _scalar_identity(np.diag([-0.0, 0.0, 0.0])) == 0.0
+
+
+@pytest.mark.parametrize("groups", [2, 9])
+def test_the_engine_allocates_blocks_not_the_whole_score_matrix(groups):
+    # regression: the stacking plan once sized every buffer by nq rows, an nq x nk matrix per thread
+    import tracemalloc
+
+    inst = grouped_instance(1, nq=3000, nk=2500, d=4, dv=1, groups=groups)
+    engine = exact.ExactGradient(inst, get_ops())
+    assert engine.stack == 1 and engine.keys.b == engine.b < inst.nq
+    whole = inst.nq * inst.nk * 8
+    tracemalloc.start()
+    try:
+        sa.loss_gradient(inst)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < whole / 2
