@@ -62,7 +62,7 @@ BLOCK_SCORES = 1 << 18
 # (measured at nq = nk = 256: 2.4x the floor on one thread, 3.0x on two).
 PARALLEL_SCORES = 1 << 18
 # A pass over several instances (`ExactGradient.many`) takes enough of them for this many blocks per thread,
-# and never more than MAX_PASS_INSTANCES.
+# and never more than MAX_PASS_INSTANCES (nor more than the memory budget holds).
 PASS_BLOCKS = 4
 MAX_PASS_INSTANCES = 16
 
@@ -312,28 +312,39 @@ class ExactGradient:
             self.ops, self.shape = ops, (nq, nk, d, inst.dv)
             self.b, self.threads = plan_rows(inst, ops, block_size, memory_budget)
             self.blocks = list(row_blocks(nq, self.b))
-            self.stack = self._plan_stack(inst, block_size, memory_budget)
+            self.stack, self.window = self._plan_pass(inst, block_size, memory_budget)
             self.exp = ops.prepare_exp(nq * nk)
-            self.keys = _GradientPass(inst, ops, self.b if self.stack == 1 else max(self.b, self.stack * nq))
-        # instances per pass: enough blocks for PASS_BLOCKS per thread, in whole stacks, and two at least on
-        # a pool (the next instance's blocks fill the threads while the last blocks of one finish)
-        want = max(2 if self.threads > 1 else 1, -(-PASS_BLOCKS * self.threads * self.stack // len(self.blocks)))
-        self.window = self.stack * max(1, -(-min(MAX_PASS_INSTANCES, want) // self.stack))
+            self.keys = _GradientPass(inst, ops, self.b if self.stack == 1 else self.stack * nq)
         self.E_stack = ops.asarray(np.tile(inst.E, (self.stack, 1))) if self.stack > 1 else self.keys.E
         self._first = inst
         self._key_arrays = (inst.A2, inst.A3, inst.E, inst.Y)
         self._lock = threading.Lock()  # one pass at a time: the per-thread buffers belong to it
 
-    def _plan_stack(self, inst, block_size, budget) -> int:
-        """Instances per block: those whose scores fill less than a block (BLOCK_SCORES) are stacked, if the
-        budget holds the taller buffers (numpy only; torch's own threads fill a block already)."""
-        nq, nk = inst.nq, inst.nk
-        if self.ops.name != "numpy" or block_size is not None or len(self.blocks) > 1:
-            return 1
-        stack = max(1, min(MAX_PASS_INSTANCES, BLOCK_SCORES // max(nq * nk, 1) + 1))
-        fixed, per_row = memory_bytes(inst, 8 if self.ops.dtype_name == "float64" else 4, stack * nq)
-        extra = 2 * stack * nq * (inst.d + inst.dv) * 8  # the stacked queries and targets
-        return stack if fixed + extra + per_row * stack * nq * self.threads <= memory_budget(budget, self.ops) else 1
+    def _plan_pass(self, inst, block_size, budget) -> tuple[int, int]:
+        """(stack, window): instances per block and per pass, within the memory budget.
+
+        Instances whose scores fill less than a block (BLOCK_SCORES) are stacked (numpy only; torch's own
+        threads fill a block already). A pass takes enough instances for PASS_BLOCKS blocks per thread, in
+        whole stacks, two at least on a pool (the next instance's blocks fill the threads while the last
+        blocks of one finish), at most MAX_PASS_INSTANCES. Each instance of a pass may hold its A1X, its
+        query side and its d×d partial sums at once; the budget must hold them with the block buffers."""
+        nq, nk, d = inst.nq, inst.nk, inst.d
+        itemsize = 8 if self.ops.dtype_name == "float64" else 4
+        limit = memory_budget(budget, self.ops)
+        per_instance = nq * d * (8 + 2 * itemsize) + 3 * d * d * 8 + 2 * nq * inst.dv * itemsize
+        stack = 1
+        if self.ops.name == "numpy" and block_size is None and len(self.blocks) == 1:
+            stack = max(1, min(MAX_PASS_INSTANCES, BLOCK_SCORES // max(nq * nk, 1) + 1))
+        while True:
+            rows = self.b if stack == 1 else stack * nq
+            fixed, per_row = memory_bytes(inst, itemsize, rows)
+            room = (limit - fixed - per_row * rows * self.threads) // per_instance
+            if stack == 1 or room >= stack:
+                break
+            stack = 1
+        want = max(2 if self.threads > 1 else 1, -(-PASS_BLOCKS * self.threads * stack // len(self.blocks)))
+        window = min(MAX_PASS_INSTANCES, want, max(1, room))
+        return stack, max(stack, window // stack * stack)
 
     @property
     def groups(self) -> int:
@@ -353,18 +364,22 @@ class ExactGradient:
         return self.many([inst], checked)[0]
 
     def many(self, insts, checked: bool = False) -> list:
-        """[(∂L/∂X, L(X), info)] for each instance, in order, from one pass over all their blocks.
+        """[(∂L/∂X, L(X), info)] for each instance, in order, in passes of `window` instances (what the memory
+        plan counted on).
 
-        Every instance is range-checked before any block runs. `window` instances a pass is what the
-        memory plan counted on (the query sides of those in flight)."""
+        Each instance is range-checked before any of its blocks runs; one that is refused raises, and
+        the results of the others are not returned."""
         insts = list(insts)
         if not checked:
             for inst in insts:
                 if not self.shares_keys(inst):
                     raise InvalidInstance("inst: an ExactGradient serves instances with its first instance's A2, "
                                           "A3, E and Y; this one differs (use loss_gradient for it)")
+        results = []
         with self._lock, self.ops.single_thread():
-            return self._pass(insts)
+            for lo in range(0, len(insts), self.window):
+                results += self._pass(insts[lo : lo + self.window])
+        return results
 
     def _pass(self, insts: list) -> list:
         ops, g, (nq, nk, d, _) = self.ops, self.keys, self.shape

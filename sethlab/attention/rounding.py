@@ -320,7 +320,8 @@ def shift_free(sc: Scales, dtype: str) -> bool:
     reach = score_reach(sc, u)
     if not reach <= SHIFT_FREE[dtype]:
         return False
-    grow = 2 * _exp(reach) * sc.nk * max(1.0, sc.H, sc.alpha) * max(1.0, 2 * sc.dv * (sc.H + sc.E) * sc.H)
+    # sums of up to nk weights of e^reach times values or keys; residuals scaled by 1/l <= e^reach
+    grow = 2 * _exp(reach) * sc.nk * max(1.0, sc.H, sc.alpha) * max(1.0, sc.H + sc.E, 2 * sc.dv * (sc.H + sc.E) * sc.H)
     return grow < LARGEST[dtype] / 4
 
 
@@ -352,6 +353,8 @@ def exact_rows(sc: Scales, u: float, lam: float, chunk: int = EXACT_SUM_CHUNK, g
     under_values = 2 * (nk + groups) * lam * (ULPS * Hh + 1) / w_min + lam
     Q = dv * (Hh + sc.E) * Hh * 4
     under_grad = 2 * (nk + groups) * lam * (ULPS * Q + 2) * sc.alpha / w_min + 2 * (nk + groups) * lam
+    if groups:  # the grouped pass scales its sums Σ ŵ·A2 by z_g <= Q/l afterwards: their underflow grows with it
+        under_grad += (nk + groups) * lam * Q / w_min
     return RowModel(eta_S, delta_N, delta_l, delta_F, 1 if sc.kind == "forward" else 2, under_values, under_grad)
 
 

@@ -268,6 +268,8 @@ class AttentionToGradient(Reduction):
         results = many(insts, accuracy) if many is not None else (oracle(g, accuracy) for g in insts)
         count = 0
         for k, res in enumerate(results):
+            if k >= m:
+                raise InvalidInstance(f"oracle: many() gave more than {m} results for {m} gradient instances")
             diag = np.diagonal(np.asarray(res.grad, dtype=np.float64))
             values[k] = 2.0 * float(diag.sum())
             # |2·fl(tr ĝ) − f'(λ̂_k)| <= 2(d·ε + γ_d Σ|ĝ_aa|): the trace sums d entries, each within ε

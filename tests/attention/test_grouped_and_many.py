@@ -276,3 +276,80 @@ def test_the_engine_allocates_blocks_not_the_whole_score_matrix(groups):
     finally:
         tracemalloc.stop()
     assert peak < whole / 2
+
+
+def _mp_gradient(inst, prec=400):
+    """∂L/∂X in 400-bit arithmetic (mpmath), for instances of a few entries."""
+    mp = pytest.importorskip("mpmath")
+    with mp.workprec(prec):
+        M = lambda A: mp.matrix([[mp.mpf(float(v)) for v in r] for r in A])  # noqa: E731
+        A1, X, A2, A3, E, Y = map(M, (inst.A1, inst.X, inst.A2, inst.A3, inst.E, inst.Y))
+        Q, h, d = A1 * X, A3 * Y, inst.d
+        nq, nk, dv = inst.nq, inst.nk, inst.dv
+        F = mp.matrix(nq, d)
+        for i in range(nq):
+            s = [sum(Q[i, k] * A2[j, k] for k in range(d)) / d for j in range(nk)]
+            w = [mp.e ** (x - max(s)) for x in s]
+            S = [x / sum(w) for x in w]
+            a = [sum(S[j] * h[j, t] for j in range(nk)) for t in range(dv)]
+            c = [a[t] - E[i, t] for t in range(dv)]
+            r = sum(c[t] * a[t] for t in range(dv))
+            for b in range(d):
+                F[i, b] = sum(S[j] * (sum(c[t] * h[j, t] for t in range(dv)) - r) * A2[j, b] for j in range(nk))
+        G = A1.T * F / d
+        return [[G[a, b] for b in range(d)] for a in range(d)]
+
+
+def test_grouped_pass_counts_the_underflow_its_late_scaling_amplifies():
+    # found by a review: the grouped pass sums ŵ·A2 first and scales by z_g <= Q/l afterwards; with no shift
+    # 1/l reached e^600 and an instance of normal numbers erred by 1e9 against a stated bound of 28
+    rng = np.random.default_rng(2)
+    A2 = 1e-290 * rng.uniform(1, 1.01, (6, 1))
+    inst = sa.GradientInstance(np.array([[-6.9e291]]), A2, np.array([[0.0], [1e6]] * 3), np.zeros((1, 1)),
+                               np.eye(1), np.eye(1))
+    assert exact.ExactGradient(inst, get_ops()).groups == 2
+    ref = _mp_gradient(inst)
+    res = sa.loss_gradient(inst)
+    assert abs(float(res.grad[0, 0]) - float(ref[0][0])) <= res.error_bound
+
+
+def test_small_values_with_a_large_target_take_the_shift_instead_of_overflowing():
+    # c/l can reach (H + E)·e^reach without the shift: found by a review (a spurious non-finite refusal)
+    from sethlab.attention.rounding import scales, shift_free
+
+    inst = sa.GradientInstance(np.array([[-640.0]]), np.ones((3, 1)), np.array([[1e-100], [0.0], [2e-100]]),
+                               np.array([[1e100]]), np.eye(1), np.eye(1))
+    assert not shift_free(scales(inst), "float64")
+    res = sa.loss_gradient(inst)
+    assert np.isfinite(res.grad).all() and np.abs(res.grad).max() <= res.error_bound
+
+
+def test_an_oracle_whose_many_gives_extra_results_is_refused():
+    image = OVToAttention(quantity="frobenius").apply(planted_ov(32, 6, seed=3)[0])
+    oracle = make_oracle()
+
+    def noisy(inst, accuracy=None):
+        return oracle(inst, accuracy)
+
+    def many(insts, accuracy=None):
+        for g in insts:
+            yield oracle(g, accuracy)
+            yield oracle(g, accuracy)
+
+    noisy.many = many
+    with pytest.raises(InvalidInstance, match="more than"):
+        AttentionToGradient().solve(image, noisy)
+
+
+def test_a_pass_holds_at_most_sixteen_calls_and_fewer_under_a_tight_budget():
+    inst = gradient_instance(ov_target(90, 8), 0.5)  # nq·nk small: stacks of several
+    engine = exact.ExactGradient(inst, get_ops())
+    assert engine.stack > 1 and engine.window <= exact.MAX_PASS_INSTANCES and engine.window % engine.stack == 0
+    wide = sa.GradientInstance(np.ones((64, 512)) * 0.01, np.ones((70, 512)) * 0.01, np.ones((70, 1)),
+                               np.zeros((64, 1)), np.eye(512), np.eye(1))
+    roomy = exact.ExactGradient(wide, get_ops())
+    tight = exact.ExactGradient(wide, get_ops(), memory_budget=14_000_000)
+    assert tight.window < roomy.window
+    att = ov_target(90, 8)
+    results = engine.many([gradient_instance(att, lam) for lam in np.linspace(0, 1, 40)])
+    assert len(results) == 40
