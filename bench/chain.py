@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
-from _measure import have_torch_rates, machine, numpy_rates, write_json  # noqa: E402
+from _measure import floor_seconds, have_torch_rates, machine, numpy_rates, write_json  # noqa: E402
 
 
 def rates() -> dict:
@@ -48,11 +48,6 @@ def rates() -> dict:
         if t and t["exp_per_s"] > best["exp_per_s"]:
             best.update(exp_per_s=t["exp_per_s"], exp_source="torch")
     return best
-
-
-def floor_per_call(target, r: dict) -> float:
-    nq, nk, d, dv = target.nq, target.nk, target.d, target.dv
-    return 2 * nq * nk * (2 * d + 2 * (dv + 1)) / r["gemm_flops_per_s"] + nq * nk / r["exp_per_s"]
 
 
 def per_call_seconds(target, lams, repeat: int = 5) -> tuple[float, float]:
@@ -156,7 +151,8 @@ def main(argv=None):
             # the rates again, just before the calls: this shared machine drifts by tens of percent in minutes
             near = rates()
             r_row = {k: max(r[k], near[k]) for k in ("gemm_flops_per_s", "exp_per_s")}
-            floor = floor_per_call(target, r_row)
+            # the floor: 2·nq·nk·(2d + 2(dv + 1)) flops (the products carry [h, 1]) plus nq·nk exps
+            floor = floor_seconds(target.nq, target.d, target.dv + 1, r_row, nk=target.nk)
             quiet, alone = per_call_seconds(target, lams)
             loaded = loaded_alone = None
             if not args.no_load:

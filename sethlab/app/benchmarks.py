@@ -77,9 +77,11 @@ def torch_rates(n: int = 2048, exp_elems: int = 1 << 22, device: str = "cpu", dt
     return {"gemm_flops_per_s": gemm, "exp_per_s": exp}
 
 
-def floor_seconds(n: int, d: int, dv: int, rates: dict) -> float:
-    """docs/problems.md §2.2: 2(2d + 2dv)n² flops at the GEMM rate plus n² exponentials at the exp rate."""
-    return 2 * (2 * d + 2 * dv) * n * n / rates["gemm_flops_per_s"] + n * n / rates["exp_per_s"]
+def floor_seconds(n: int, d: int, dv: int, rates: dict, nk: int | None = None) -> float:
+    """docs/problems.md §2.2: 2(2d + 2dv)·n·nk flops at the GEMM rate plus n·nk exponentials at the exp rate
+    (nk = n unless given)."""
+    scores = n * (n if nk is None else nk)
+    return 2 * (2 * d + 2 * dv) * scores / rates["gemm_flops_per_s"] + scores / rates["exp_per_s"]
 
 
 def have_torch() -> bool:

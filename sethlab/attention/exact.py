@@ -73,7 +73,7 @@ def _even_rows(nq: int, b: int, cap: int) -> int:
     at most a quarter above b and never above cap."""
     blocks = max(1, round(nq / b))
     even = -(-nq // blocks)
-    if even > max(b, b + b // 4) or even > cap:
+    if even > b + b // 4 or even > cap:
         even = -(-nq // -(-nq // b))
     return max(1, min(even, cap, nq))
 
@@ -299,8 +299,8 @@ class ExactGradient:
     X = λ·I calls are such a run (docs/quadrature.md). `many` takes several at once: their blocks go
     through one pass, and instances too small to fill a block are stacked, `stack` to a block, so small
     instances keep every core busy. Each instance's contributions are summed in its block order, so a
-    result does not depend on which thread ran which block; what is stacked with what depends only on the
-    instances' positions in the run.
+    result does not depend on which thread ran which block; what is stacked with what is fixed by the
+    instances' positions and the memory plan, never by timing.
     """
 
     def __init__(self, inst: GradientInstance, ops, block_size: int | None = None, memory_budget=None):

@@ -306,9 +306,14 @@ def gradient_error(sc: Scales, row: RowModel, u: float, k_rows: int | None = Non
 SHIFT_FREE = {"float64": 650.0, "float32": 60.0}
 
 
+def score_rounding(sc: Scales, u: float) -> float:
+    """e_s: every computed score ŝ = fl(fl(x̂/d)·k) of the exact engine is within this of the exact one."""
+    return gamma(sc.d + 3 + sc.query_roundings, u) * sc.R_abs
+
+
 def score_reach(sc: Scales, u: float) -> float:
     """A bound on every computed score |ŝ| of the exact engine: R_abs plus its rounding e_s."""
-    return sc.R_abs + gamma(sc.d + 3 + sc.query_roundings, u) * sc.R_abs
+    return sc.R_abs + score_rounding(sc, u)
 
 
 def shift_free(sc: Scales, dtype: str) -> bool:
@@ -337,8 +342,8 @@ def exact_rows(sc: Scales, u: float, lam: float, chunk: int = EXACT_SUM_CHUNK, g
     Without the shift (`shifted=False`, only where `shift_free`) the subtraction's rounding is gone and the
     row sum is at least the row maximum's weight, e^−(R_abs + e_s).
     """
-    d, nk, dv = sc.d, sc.nk, sc.dv
-    e_s = gamma(d + 3 + sc.query_roundings, u) * sc.R_abs
+    nk, dv = sc.nk, sc.dv
+    e_s = score_rounding(sc, u)
     span = 2 * (sc.R_abs + e_s) if shifted else 0.0
     eta_w = _exp(e_s + u * span) * (1 + 2 * ULPS * u) - 1
     eta_S = _div(2 * eta_w, eta_w) if eta_w < 1 else math.inf
@@ -348,7 +353,7 @@ def exact_rows(sc: Scales, u: float, lam: float, chunk: int = EXACT_SUM_CHUNK, g
     delta_F = rel(gamma(k_nk + dv + 6, u), _div(delta_l, delta_l))
     # underflow: a weight below the smallest normal number errs by <= ULPS·λ, a product by <= λ;
     # the row sum is >= 1 − 2·ULPS·u (the row maximum's weight), at most nk (+ G) such terms per sum
-    w_min = (1 - 2 * ULPS * u) * (1.0 if shifted else math.exp(-(sc.R_abs + e_s)))
+    w_min = (1 - 2 * ULPS * u) * (1.0 if shifted else math.exp(-score_reach(sc, u)))
     Hh = sc.H * (1 + gamma(sc.value_roundings + 1, u))
     under_values = 2 * (nk + groups) * lam * (ULPS * Hh + 1) / w_min + lam
     Q = dv * (Hh + sc.E) * Hh * 4
