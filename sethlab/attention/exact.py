@@ -3,9 +3,10 @@
 Per block I: P = exp(s_I − rowmax) unnormalized; one product P·[h, 1] gives S h
 and the row sums l together; then p_I = P ∘ ((c/l) hᵀ − r/l), again one product
 against [h, 1]ᵀ. Four matrix products and one exponential per score; memory
-two b×nk buffers. The two products over the nk keys are summed in chunks of
-`blocks.EXACT_SUM_CHUNK` keys, which is what makes their worst-case rounding small
-(docs/rounding.md, "Sums"); every result carries that worst-case bound.
+two b×nk buffers. The products over the nk keys are summed in chunks (`Ops.sum_chunk`: at most
+`blocks.EXACT_SUM_CHUNK` keys, fewer where numpy's BLAS has a faster small-product kernel), which is what
+makes their worst-case rounding small (docs/rounding.md, "Sums"); every result carries that worst-case
+bound, for the chunks it used.
 
 Two shortcuts, each with its own bound: scores within ±650 (float64) are exponentiated
 without the row-max shift, and values with few distinct rows group the keys so that
@@ -19,7 +20,7 @@ import threading
 
 import numpy as np
 
-from sethlab.attention.blocks import EXACT_SUM_CHUNK, MAX_BLOCK_ELEMENTS, block_rows, matmul_sum, row_blocks
+from sethlab.attention.blocks import MAX_BLOCK_ELEMENTS, block_rows, matmul_sum, row_blocks
 from sethlab.attention.instances import AttentionInstance, GradientInstance
 from sethlab.attention.rounding import check_range, exact_forward_bound, exact_gradient_bound, scales, shift_free
 from sethlab.errors import InvalidInstance, MemoryBudgetExceeded
@@ -61,11 +62,14 @@ BLOCK_SCORES = 1 << 18
 # Below this many scores a call runs its blocks on one thread: the pool's hand-off costs more than it saves
 # (measured at nq = nk = 256: 2.4x the floor on one thread, 3.0x on two).
 PARALLEL_SCORES = 1 << 18
-# A pass over several instances (`ExactGradient.many`) takes enough of them for this many blocks per thread (at
-# n = 1024, 16 gave 0.81-0.84 of single calls' time, 4 gave 0.85-0.92: fewer waits for the last block of a pass),
-# and never more than MAX_PASS_INSTANCES (nor more than the memory budget holds).
-PASS_BLOCKS = 16
-MAX_PASS_INSTANCES = 16
+# A pass over several instances (`ExactGradient.many`) takes enough of them for this many blocks per thread, and
+# never more than MAX_PASS_INSTANCES (nor more than the memory budget holds): each pass has a fixed cost (its
+# start on the pool, its last block alone on one thread). Measured per call, 2 cores, OV images: n = 256 0.23 ms
+# with passes of 16 calls, 0.21-0.22 with 48-64; n = 1024 2.1 ms against 1.9-2.0. Instances too small to fill
+# a block are stacked, at most MAX_STACK to a block.
+PASS_BLOCKS = 64
+MAX_PASS_INSTANCES = 64
+MAX_STACK = 16
 
 
 def _even_rows(nq: int, b: int, cap: int) -> int:
@@ -164,16 +168,17 @@ def attention_exact(inst: AttentionInstance, ops, block_size: int | None = None,
     Qs, Kt = ops.asarray(inst.Q / inst.d), ops.asarray(inst.K.T)
     out = ops.empty((inst.nq, dv))
     scratch = _Scratch(lambda: (ops.empty((b, nk)), ops.empty((b, dv + 1)), ops.empty((b, dv + 1))))
+    chunk = ops.sum_chunk(b, dv + 1)
     parallel = workers == 1 and inst.nq * inst.nk >= PARALLEL_SCORES  # one large block at a time: may use the pool
 
     def block(lo, hi):
         buf, NV, tmp = scratch.get()
         P = _weights(ops, Qs[lo:hi], Kt, buf[: hi - lo], parallel, shifted)
-        nv = matmul_sum(ops, P, V1, NV[: hi - lo], tmp[: hi - lo], EXACT_SUM_CHUNK)
+        nv = matmul_sum(ops, P, V1, NV[: hi - lo], tmp[: hi - lo], chunk)
         out[lo:hi] = nv[:, :dv] / nv[:, dv:]
 
     _run_tasks(ops, block, row_blocks(inst.nq, b), workers)
-    return out, {"error_bound": exact_forward_bound(inst, ops.dtype_name, shifted=shifted)}
+    return out, {"error_bound": exact_forward_bound(inst, ops.dtype_name, chunk, shifted=shifted)}
 
 
 def value_groups(h: np.ndarray, limit: int = MAX_VALUE_GROUPS):
@@ -208,6 +213,10 @@ class _GradientPass:
         self.E = ops.asarray(inst.E)
         groups = value_groups(inst.h) if grouped else None
         self.groups = 0 if groups is None else len(groups[1])
+        # the grouped pass's weights in sub-blocks of rows (`Ops.sub_rows`), every product over the keys in
+        # chunks of `chunk` keys (`Ops.sum_chunk`; the bound counts them)
+        self.sub = ops.sub_rows(b, nk, d + 1) if groups else b
+        self.chunk = ops.sum_chunk(self.sub, d + 1 if groups else max(d, dv + 1))
         if groups is None:
             self.Kt = ops.asarray(inst.A2.T)
             self.A2 = ops.asarray(inst.A2)
@@ -218,17 +227,25 @@ class _GradientPass:
         else:
             order, self.cols, eta = groups
             A2 = inst.A2[order]
-            self.Kt = ops.asarray(A2.T)
-            self.A2g = [_with_ones(ops, A2[lo:hi]) for lo, hi in self.cols]
-            self.eta = ops.asarray(eta)
-            self.eta1t = ops.asarray(np.hstack([eta, np.ones((len(eta), 1))]).T)
             G = len(self.cols)
-            self.scratch = _Scratch(lambda: (ops.empty((b, nk)), [ops.empty((b, d + 1)) for _ in range(G)],
-                                             ops.empty((b, d + 1))))
+            # each group's keys, scores and weights contiguous: per-group products then read whole buffers
+            # (at nk = 257 two 256×128 score products took 37 µs against 49 for one 256×257)
+            self.Ktg = [ops.asarray(A2[lo:hi].T) for lo, hi in self.cols]
+            self.A2g = [_with_ones(ops, A2[lo:hi]) for lo, hi in self.cols]
+            self.eta1 = ops.asarray(np.hstack([eta, np.ones((G, 1))]))
+            widths = [hi - lo for lo, hi in self.cols]
+            self.scratch = _Scratch(lambda: ([ops.empty((self.sub, w)) for w in widths], ops.empty((G, b, d + 1)),
+                                             ops.empty((self.sub, d + 1)), ops.empty((b, dv + 1))))
 
     def queries(self, inst: GradientInstance):
-        """The query side of one instance: its A1X/d in the working precision."""
-        return self.ops.asarray(inst.A1X / inst.d)
+        """The query side of one instance: its A1X/d in the working precision.
+
+        With X = λI each entry of A1X is fl(λ·a) (the other d − 1 terms of its sum are exact zeros), so it
+        is made by one product with λ instead of a d×d matrix product; the caller has range-checked it."""
+        lam = inst.X_scalar
+        if lam is None:
+            return self.ops.asarray(inst.A1X / inst.d)
+        return self.ops.asarray(np.multiply(inst.A1, lam) / inst.d)
 
     def p_block(self, Qs, E, parallel: bool = True, shifted: bool = True):
         """(p_I, c_I) for the query rows Qs (A1X/d) with residual targets E: the block of p = S∘q − diag(r)S
@@ -236,7 +253,7 @@ class _GradientPass:
         ops, dv, n = self.ops, self.dv, Qs.shape[0]
         buf_p, buf_z, NH, tmp, _, _ = self.scratch.get()
         P = _weights(ops, Qs, self.Kt, buf_p[:n], parallel, shifted)
-        nh = matmul_sum(ops, P, self.h1, NH[:n], tmp[:n], EXACT_SUM_CHUNK)
+        nh = matmul_sum(ops, P, self.h1, NH[:n], tmp[:n], self.chunk)
         inv_l = 1.0 / nh[:, dv:]
         Sh = nh[:, :dv] * inv_l
         c = Sh - E
@@ -253,30 +270,36 @@ class _GradientPass:
         p, c = self.p_block(Qs, E, parallel, shifted)
         *_, F, tmp = self.scratch.get()
         n = Qs.shape[0]
-        return matmul_sum(self.ops, p, self.A2, F[:n], tmp[:n], EXACT_SUM_CHUNK), c
+        return matmul_sum(self.ops, p, self.A2, F[:n], tmp[:n], self.chunk), c
 
     def _grouped(self, Qs, E, parallel: bool, shifted: bool):
         """The block with the keys in groups of equal values η_g: with U_g = P_g·[A2_g, 1] (row sums l_g in
-        its last column), l = Σ_g l_g, S h = Σ_g l_g η_g / l and F = Σ_g z_g U_g[:, :d], where
-        z_g = [c/l, −r/l]·[η_g, 1] is the p_ij/P_ij shared by the group's keys (docs/problems.md §2.2)."""
-        ops, d, n = self.ops, self.d, Qs.shape[0]
-        buf_p, R, tmp = self.scratch.get()
-        P = _weights(ops, Qs, self.Kt, buf_p[:n], parallel, shifted)
-        U = [matmul_sum(ops, P[:, a:b], A2g, R[g][:n], tmp[:n], EXACT_SUM_CHUNK)
-             for g, ((a, b), A2g) in enumerate(zip(self.cols, self.A2g))]
-        l, nh = U[0][:, d:], U[0][:, d:] * self.eta[0]
-        for g in range(1, len(U)):  # in group order: the bits do not depend on the thread
-            l = l + U[g][:, d:]
-            nh = nh + U[g][:, d:] * self.eta[g]
-        inv_l = 1.0 / l
-        Sh = nh * inv_l
+        its last column), [S h, l] = Σ_g l_g [η_g, 1] (S h still to be divided by l) and
+        F = Σ_g z_g U_g[:, :d], where z_g = [c/l, −r/l]·[η_g, 1] is the p_ij/P_ij shared by the group's keys
+        (docs/problems.md §2.2). The sums over the G groups are products, each term with at most G
+        roundings in any order (docs/rounding.md, "Grouped keys"). The weights are made and summed in
+        sub-blocks of rows, so each product fits BLAS's small-product kernel (`Ops.sub_rows`)."""
+        ops, d, dv, n = self.ops, self.d, self.dv, Qs.shape[0]
+        bufs, R, tmp, CR = self.scratch.get()
+        k = -(-n // self.sub)
+        for lo, hi in row_blocks(n, -(-n // k)):
+            P = [ops.matmul(Qs[lo:hi], Kt, out=buf[: hi - lo]) for Kt, buf in zip(self.Ktg, bufs)]
+            if shifted:
+                ops.shifted_exp_parts_(P, parallel=parallel)
+            else:
+                for part in P:
+                    ops.exp_(part, parallel=parallel)
+            for g, (part, A2g) in enumerate(zip(P, self.A2g)):
+                matmul_sum(ops, part, A2g, R[g, lo:hi], tmp[: hi - lo], self.chunk)
+        nhl = ops.matmul(R[:, :n, d].T, self.eta1)  # [Σ_g l_g η_g, Σ_g l_g]
+        inv_l = 1.0 / nhl[:, dv:]
+        Sh = nhl[:, :dv] * inv_l
         c = Sh - E
         r = (c * Sh).sum(1, keepdims=True)
-        z = ops.matmul(ops.hstack([c * inv_l, -r * inv_l]), self.eta1t)
-        F = z[:, :1] * U[0][:, :d]
-        for g in range(1, len(U)):
-            F = F + z[:, g : g + 1] * U[g][:, :d]
-        return F, c
+        ops.mul_into(c, inv_l, CR[:n, :dv])
+        ops.mul_into(-r, inv_l, CR[:n, dv:])
+        zt = ops.matmul(self.eta1, CR[:n].T)  # G × rows: z_g for each row
+        return ops.einsum("gi,gid->id", zt, R[:, :n, :d]), c
 
 
 def gradient_blocks(inst: GradientInstance, ops, b: int):
@@ -335,7 +358,7 @@ class ExactGradient:
         per_instance = nq * d * (8 + 2 * itemsize) + 3 * d * d * 8 + 2 * nq * inst.dv * itemsize
         stack = 1
         if self.ops.name == "numpy" and block_size is None and len(self.blocks) == 1:
-            stack = max(1, min(MAX_PASS_INSTANCES, BLOCK_SCORES // max(nq * nk, 1) + 1))
+            stack = max(1, min(MAX_STACK, BLOCK_SCORES // max(nq * nk, 1) + 1))
         while True:
             rows = self.b if stack == 1 else stack * nq
             fixed, per_row = memory_bytes(inst, itemsize, rows)
@@ -434,7 +457,7 @@ class ExactGradient:
             while len(results) < len(insts) and parts[len(results)][2] == (1 if self.stack > 1 else len(self.blocks)):
                 k = len(results)
                 queries.drop(k)
-                bound, loss_bound = exact_gradient_bound(insts[k], ops.dtype_name, rows_block=self.b,
+                bound, loss_bound = exact_gradient_bound(insts[k], ops.dtype_name, g.chunk, rows_block=self.b,
                                                          groups=g.groups, shifted=shifted[k])
                 results.append((parts[k][0] / d, parts[k][1], {"error_bound": bound, "loss_error_bound": loss_bound}))
                 parts[k] = None

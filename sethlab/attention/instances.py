@@ -61,6 +61,14 @@ def _finite_product(a: np.ndarray, b: np.ndarray, what: str) -> np.ndarray:
     return out
 
 
+def scalar_identity(X: np.ndarray) -> float | None:
+    """λ if the square matrix X is exactly λ·I, else None."""
+    lam = float(X[0, 0])
+    if not (X.flat[:: X.shape[0] + 1] == lam).all():
+        return None
+    return lam if np.count_nonzero(X) == (X.shape[0] if lam != 0 else 0) else None
+
+
 def _require(cond: bool, message: str) -> None:
     if not cond:
         raise InvalidInstance(message)
@@ -169,6 +177,11 @@ class GradientInstance:
     def A1X(self) -> np.ndarray:
         """A1 X, the effective queries (computed in float64; its rounding is part of every error bound)."""
         return _finite_product(self.A1, self.X, "A1·X")
+
+    @cached_property
+    def X_scalar(self) -> float | None:
+        """λ if X = λ·I exactly (the quadrature's calls, docs/quadrature.md), else None (`scalar_identity`)."""
+        return scalar_identity(self.X)
 
     @cached_property
     def h(self) -> np.ndarray:

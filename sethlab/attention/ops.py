@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from sethlab.attention.blocks import EXACT_SUM_CHUNK, small_product_chunk, small_product_rows
 from sethlab.cpus import usable_cpus
 from sethlab.errors import BackendUnavailable, InvalidInstance
 
@@ -121,34 +122,43 @@ class NumpyOps:
         """consume(fn(*task)) for each task (a block's (lo, hi), or any tuple) in order, the tasks spread over
         `workers` threads (default: the pool's) with BLAS at one thread.
 
-        Idle threads take the next block, so a core lost to another process slows only its share. Each
-        result is consumed in block order, whatever ran first, and released at once: only the results of
-        blocks that finished ahead of their turn are held. At most `workers` threads ever run blocks of
-        the pass, so per-thread buffers stay within what the memory plan counted. Called from inside a
-        pool task (nested), the blocks run in that thread, one after the other. `blocks` may be a generator:
-        each task is submitted as it comes, so the first ones run while the caller prepares the next.
+        The calling thread is one of the workers: it and `workers` − 1 pool threads each take the next task
+        as they become free (a core lost to another process slows only its share), and the caller consumes
+        the results in task order between its own tasks. A pass thus wakes each pool thread once, not once a
+        task (a wake-up costs milliseconds on a VM, about a whole call at n = 256). Only results that
+        finished ahead of their turn are held. At most `workers` threads ever run tasks of the pass, so
+        per-thread buffers stay within what the memory plan counted. Called from inside a task (nested), the
+        tasks run in that thread, one after the other. `blocks` may be a generator: it is advanced by
+        whichever worker is free, one at a time. The first exception (from a task or from `blocks`) stops the
+        pass once the tasks in flight finish; the results before it are consumed, then it is raised.
         """
         w = self.threads if workers is None else max(1, min(workers, self.threads))
         if self._pool is None or w < 2 or _in_pool():
             for task in blocks:
                 consume(fn(*task))
             return
-        pool = _pool(w)
+        pool = _pool(w - 1)
+        shared = _SharedPass(fn, blocks)
         with _single_threaded_blas():
-            futures = []
+            helpers = [pool.submit(shared.work) for _ in range(w - 1)]
             try:
-                for task in blocks:
-                    futures.append(pool.submit(_pool_task, fn, *task))
-                for i in range(len(futures)):
-                    consume(futures[i].result())
-                    futures[i] = None
+                shared.work(consume)
             finally:
-                for f in futures:
-                    if f is not None:
-                        f.cancel()
-                for f in futures:
-                    if f is not None and not f.cancelled():
-                        f.exception()  # wait: no task may outlive the BLAS limit or its buffers
+                shared.stop()
+                for f in helpers:
+                    f.exception()  # wait: no task may outlive the BLAS limit or its buffers
+            shared.finish(consume)
+
+    def sum_chunk(self, rows: int, cols: int) -> int:
+        """Keys per product of a sum over the keys with `rows` × `cols` results (`blocks.small_product_chunk`)."""
+        return small_product_chunk(rows, cols)
+
+    def sub_rows(self, rows: int, nk: int, cols: int) -> int:
+        """Rows per sub-block for a block's products over nk keys with `cols` columns (`blocks.small_product_rows`)."""
+        return small_product_rows(rows, nk, cols)
+
+    def einsum(self, spec: str, *operands):
+        return np.einsum(spec, *operands)
 
     def prepare_exp(self, scores: int) -> str:
         """Choose the exp kernel for a pass of `scores` exponentials (`exp_kernel`); returns its name."""
@@ -191,6 +201,22 @@ class NumpyOps:
         """x ← exp(x) in place (scores that need no shift, docs/rounding.md "Exact engine")."""
         self._rows(self._exp, x, parallel=parallel)
         return x
+
+    def shifted_exp_parts_(self, parts, parallel: bool = True):
+        """Each part ← exp(part − m) in place, m the row maxima over all the parts (one block's scores, its keys
+        split in groups)."""
+        m = parts[0].max(axis=1, keepdims=True)
+        for part in parts[1:]:
+            np.maximum(m, part.max(axis=1, keepdims=True), out=m)
+        exp = self._exp
+
+        def work(blk, mx):
+            np.subtract(blk, mx, out=blk)
+            exp(blk)
+
+        for part in parts:
+            self._rows(work, part, m, parallel=parallel)
+        return parts
 
     def mul_(self, x, y, parallel: bool = True):
         """x ← x ∘ y in place."""
@@ -376,6 +402,83 @@ def _pool_task(fn, *args):
         _TASK.active = False
 
 
+class _SharedPass:
+    """The tasks of one `map_blocks` pass, taken one at a time by whichever worker is free; results are kept
+    by task index until the caller consumes them in order."""
+
+    def __init__(self, fn, tasks):
+        self.fn, self.tasks = fn, enumerate(tasks)
+        self.cond = threading.Condition()
+        self.results: dict = {}
+        self.taken = 0  # tasks handed out
+        self.consumed = 0
+        self.failed_at = None  # index of the first failure (a task's, or the iterator's at `taken`)
+        self.error = None
+        self.stopped = False
+
+    def _take(self):
+        with self.cond:
+            if self.stopped or self.error is not None:
+                return None
+            try:
+                i, task = next(self.tasks)
+            except StopIteration:
+                self.stopped = True
+                return None
+            except BaseException as exc:
+                self._fail(self.taken, exc)
+                return None
+            self.taken += 1
+            return i, task
+
+    def _fail(self, i: int, exc: BaseException) -> None:
+        if self.failed_at is None or i < self.failed_at:
+            self.failed_at, self.error = i, exc
+        self.cond.notify_all()
+
+    def work(self, consume=None) -> None:
+        """Run tasks until none is left; the caller passes `consume` and takes the ready results in order."""
+        active = getattr(_TASK, "active", False)
+        _TASK.active = True
+        try:
+            while (item := self._take()) is not None:
+                i, task = item
+                try:
+                    result = self.fn(*task)
+                except BaseException as exc:
+                    with self.cond:
+                        self._fail(i, exc)
+                    return
+                with self.cond:
+                    self.results[i] = result
+                    self.cond.notify_all()
+                if consume is not None:
+                    self._consume_ready(consume)
+        finally:
+            _TASK.active = active
+
+    def _consume_ready(self, consume) -> None:
+        while self.consumed in self.results:
+            with self.cond:
+                result = self.results.pop(self.consumed)
+            self.consumed += 1
+            consume(result)
+
+    def stop(self) -> None:
+        with self.cond:
+            self.stopped = True
+
+    def finish(self, consume) -> None:
+        """After every worker is done: consume the rest in order, up to the first failure, then raise it."""
+        end = self.taken if self.failed_at is None else self.failed_at
+        while self.consumed < end:
+            if self.consumed not in self.results:
+                break
+            self._consume_ready(consume)
+        if self.error is not None:
+            raise self.error
+
+
 def _pool(threads: int) -> ThreadPoolExecutor:
     if threads not in _POOLS:
         _POOLS[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sethlab")
@@ -473,6 +576,17 @@ class TorchOps:
         for task in blocks:
             consume(fn(*task))
 
+    def sum_chunk(self, rows: int, cols: int) -> int:
+        """Keys per product of a sum over the keys: torch's kernels have no small-product path to aim at."""
+        return EXACT_SUM_CHUNK
+
+    def sub_rows(self, rows: int, nk: int, cols: int) -> int:
+        """Rows per sub-block: the whole block (torch's own threads want large operations)."""
+        return rows
+
+    def einsum(self, spec: str, *operands):
+        return self.torch.einsum(spec, *operands)
+
     def prepare_exp(self, scores: int) -> str:
         """torch's own exp."""
         return "torch"
@@ -487,6 +601,14 @@ class TorchOps:
 
     def exp_(self, x, parallel: bool = True):
         return x.exp_()
+
+    def shifted_exp_parts_(self, parts, parallel: bool = True):
+        m = parts[0].amax(dim=1, keepdim=True)
+        for part in parts[1:]:
+            m = self.torch.maximum(m, part.amax(dim=1, keepdim=True))
+        for part in parts:
+            part.sub_(m).exp_()
+        return parts
 
     def mul_(self, x, y, parallel: bool = True):
         return x.mul_(y)

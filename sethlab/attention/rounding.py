@@ -158,7 +158,7 @@ def _scales(inst) -> Scales:
                     max(inst.bound_Q, inst.bound_K, inst.bound_V))
     else:
         d, m = inst.d, inst.m
-        lam = _scalar_identity(inst.X)
+        lam = inst.X_scalar
         if lam is None:
             a1x = upper(inst.abs_A1 @ np.abs(inst.X), d)  # >= |A1||X| entrywise (d-term sums of non-negatives)
             r_abs = score_range_from(row_stats(a1x, nonnegative=True), inst.key_stats, d)
@@ -176,15 +176,6 @@ def _scales(inst) -> Scales:
                     upper(inst.col_l1_A1, inst.nq), 2 * hbar, max(a1x_max, inst.bound_A2, inst.bound_A1, hbar,
                                                                   inst.bound_E))
     return sc
-
-
-def _scalar_identity(X: np.ndarray) -> float | None:
-    """λ if X = λ·I exactly (the quadrature's calls), else None."""
-    lam = float(X[0, 0])
-    diag = X.flat[:: X.shape[0] + 1]
-    if not (diag == lam).all():
-        return None
-    return lam if np.count_nonzero(X) == (X.shape[0] if lam != 0 else 0) else None
 
 
 def check_range(sc: Scales, dtype: str, extra: dict | None = None) -> None:

@@ -235,7 +235,7 @@ def test_scales_at_lambda_identity_bound_the_scores_and_match_the_general_path(l
                                rng.normal(size=(40, 2)), np.eye(6), np.eye(2))
     inst = base.at(lam * np.eye(6))
     fast = rounding.scales(inst)
-    assert rounding._scalar_identity(inst.X) == lam
+    assert inst.X_scalar == lam
     general = rounding._scales(base.at(lam * np.eye(6) + np.diag([0.0] * 5 + [1e-300])))  # not λI: general path
     LDt = np.longdouble
     exact_abs = (np.abs(inst.A1.astype(LDt)) * abs(LDt(lam))) @ np.abs(inst.A2.astype(LDt)).T / 6
@@ -249,7 +249,7 @@ def test_scales_at_lambda_identity_bound_the_scores_and_match_the_general_path(l
 
 
 def test_scalar_identity_recognizes_only_lambda_times_identity():
-    from sethlab.attention.rounding import _scalar_identity
+    from sethlab.attention.instances import scalar_identity as _scalar_identity
 
     assert _scalar_identity(np.eye(3) * 2.5) == 2.5
     assert _scalar_identity(np.zeros((3, 3))) == 0.0
