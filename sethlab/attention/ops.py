@@ -74,7 +74,7 @@ class NumpyOps:
         self.device = "cpu"
         self.threads = max(1, threads if threads is not None else min(usable_cpus(), 8))
         self._pool = _pool(self.threads) if self.threads > 1 else None
-        self._exp = _numpy_exp
+        self.kernels, self._exp = "numpy", _numpy_exp
 
     # transfers
     def asarray(self, a: np.ndarray) -> np.ndarray:
@@ -99,6 +99,11 @@ class NumpyOps:
         return np.vstack(parts)
 
     def matmul(self, a, b, out=None):
+        """a @ b; a product written into a buffer (the engines' large ones) runs on torch's kernels where those
+        were chosen (`prepare_exp`), others on numpy's."""
+        if out is not None and self.kernels == "torch" and a.flags.writeable and b.flags.writeable:
+            _torch_matmul(a, b, out)
+            return out
         return np.matmul(a, b, out=out)
 
     def sum_all(self, x) -> float:
@@ -150,20 +155,24 @@ class NumpyOps:
             shared.finish(consume)
 
     def sum_chunk(self, rows: int, cols: int) -> int:
-        """Keys per product of a sum over the keys with `rows` × `cols` results (`blocks.small_product_chunk`)."""
-        return small_product_chunk(rows, cols)
+        """Keys per product of a sum over the keys with `rows` × `cols` results: within OpenBLAS's small-product
+        kernel (`blocks.small_product_chunk`) on numpy's kernels, EXACT_SUM_CHUNK on torch's."""
+        return small_product_chunk(rows, cols) if self.kernels == "numpy" else EXACT_SUM_CHUNK
 
     def sub_rows(self, rows: int, nk: int, cols: int) -> int:
-        """Rows per sub-block for a block's products over nk keys with `cols` columns (`blocks.small_product_rows`)."""
-        return small_product_rows(rows, nk, cols)
+        """Rows per sub-block for a block's products over nk keys with `cols` columns (`blocks.small_product_rows`;
+        the whole block on torch's kernels)."""
+        return small_product_rows(rows, nk, cols) if self.kernels == "numpy" else rows
 
     def einsum(self, spec: str, *operands):
         return np.einsum(spec, *operands)
 
     def prepare_exp(self, scores: int) -> str:
-        """Choose the exp kernel for a pass of `scores` exponentials (`exp_kernel`); returns its name."""
-        name, self._exp = exp_kernel(self.dtype_name, self.threads, scores)
-        return name
+        """Choose the kernels (exp and the large products) for a pass of `scores` scores (`kernel_choice`);
+        returns their name."""
+        self.kernels = kernel_choice(self.dtype_name, scores)
+        self._exp = _torch_exp if self.kernels == "torch" else _numpy_exp
+        return self.kernels
 
     def single_thread(self):
         """Context: numpy's BLAS at one thread (small products lose more to BLAS's threads than they gain)."""
@@ -243,100 +252,109 @@ def _numpy_exp(blk) -> None:
 
 def _torch_exp(blk) -> None:
     t = torch_from_numpy(blk)
-    _TORCH_EXP[0](t, out=t)
+    _TORCH[0](t, out=t)
 
 
-_TORCH_EXP: list = []  # torch.exp, bound once (the import runs on first use, not on every block)
+def _torch_matmul(a, b, out) -> None:
+    f = _TORCH[1]
+    _TORCH[2](f(a), f(b), out=f(out))
+
+
+_TORCH: list = []  # torch.exp, torch.from_numpy, torch.matmul: bound once (imported on first use)
 
 
 def torch_from_numpy(a):
-    if not _TORCH_EXP:
+    if not _TORCH:
         import torch
 
-        _TORCH_EXP.append(torch.exp)
-        _TORCH_EXP.append(torch.from_numpy)
-    return _TORCH_EXP[1](a)
+        _TORCH.extend([torch.exp, torch.from_numpy, torch.matmul])
+    return _TORCH[1](a)
 
 
-# numpy's exp at or above this many per second and thread is not worth importing torch for (torch's
-# vectorized exp ran at 0.6 G/s per thread here, numpy's at 1.0-1.2 G/s where numpy has its AVX-512
-# kernel and about 0.25 G/s where it falls back to the C library)
-NUMPY_EXP_ENOUGH = 0.8e9
-# a pass this large may pay torch's import (about 1.5 s) when numpy's exp is slow
-EXP_IMPORT_FROM = 1 << 22
-_EXP_CHOICE: dict = {}
-_EXP_LOCK = threading.Lock()
+# the first pass may import torch (about 1.5 s) to measure its kernels only from this many scores on
+KERNELS_IMPORT_FROM = 1 << 22
+# torch's kernels are taken when a representative block runs at least this much faster with them
+TORCH_KERNELS_GAIN = 1.1
+_KERNEL_CHOICE: dict = {}
+_KERNEL_LOCK = threading.Lock()
 
 
-def exp_kernel(dtype: str, threads: int, scores: int):
-    """(name, fn): the fastest in-place exp on offer for numpy blocks of `dtype` on `threads` threads.
+def kernel_choice(dtype: str, scores: int) -> str:
+    """"numpy" or "torch": whose exp and large products the numpy engine uses for `dtype` (docs/problems.md §2.2).
 
-    SETHLAB_EXP=numpy|torch|auto (default auto). auto decides once per process and dtype, at the first
-    pass, and the choice then holds for every call: numpy's exp is measured on one thread; where it is
-    slow and torch is installed (and either already imported or that first pass large enough to pay
-    its import), both are measured on the pool's threads at once and torch's is taken if at least
-    1.2x faster. Both are
-    within the 4 ulps the rounding bounds assume (tests/attention/test_elementary_ulps.py).
-    """
-    want = os.environ.get("SETHLAB_EXP", "auto").strip().lower() or "auto"
+    SETHLAB_KERNELS=numpy|torch|auto (default auto; SETHLAB_EXP is its older name). auto decides once per
+    process and dtype, at the first pass, and the choice then holds for every call (the bits must not
+    change between calls): where torch is installed, and either already imported or that first pass has
+    KERNELS_IMPORT_FROM scores or more, one representative block (`_block_seconds`) is timed on one thread
+    with each and torch's kernels (MKL's products, torch's exp) are taken if at least TORCH_KERNELS_GAIN
+    times faster. Both exps are within the 4 ulps the bounds assume (tests/attention/test_elementary_ulps.py),
+    and the bounds hold for products summed in any order."""
+    name = "SETHLAB_KERNELS" if "SETHLAB_KERNELS" in os.environ else "SETHLAB_EXP"
+    want = os.environ.get(name, "auto").strip().lower() or "auto"
     if want not in ("auto", "numpy", "torch"):
-        raise InvalidInstance(f"SETHLAB_EXP: must be numpy, torch or auto, got {want!r}")
+        raise InvalidInstance(f"{name}: must be numpy, torch or auto, got {want!r}")
     if want == "numpy":
-        return "numpy", _numpy_exp
+        return "numpy"
     if want == "torch":
         try:
-            import torch  # noqa: F401
+            torch_from_numpy(np.zeros(1))
         except ImportError:
-            raise BackendUnavailable("SETHLAB_EXP: 'torch' needs PyTorch, which is not installed") from None
-        return "torch", _torch_exp
-    with _EXP_LOCK:
-        # decided once per process and dtype, at the first pass: later calls must not change the bits
-        if dtype not in _EXP_CHOICE:
-            rates = {"numpy_one_thread": _exp_rate(_numpy_exp, dtype, 1)}
-            rates["choice"] = "numpy"
-            if rates["numpy_one_thread"] < NUMPY_EXP_ENOUGH and ("torch" in sys.modules or scores >= EXP_IMPORT_FROM):
-                rates["numpy"] = _exp_rate(_numpy_exp, dtype, threads)
+            raise BackendUnavailable(f"{name}: 'torch' needs PyTorch, which is not installed") from None
+        return "torch"
+    with _KERNEL_LOCK:
+        if dtype not in _KERNEL_CHOICE:
+            times = {"choice": "numpy"}
+            if "torch" in sys.modules or scores >= KERNELS_IMPORT_FROM:
                 try:
-                    import torch  # noqa: F401
+                    torch_from_numpy(np.zeros(1))
                 except ImportError:
-                    rates["torch"] = 0.0
+                    pass
                 else:
-                    rates["torch"] = _exp_rate(_torch_exp, dtype, threads)
-                if rates["torch"] >= 1.2 * rates["numpy"]:
-                    rates["choice"] = "torch"
-            _EXP_CHOICE[dtype] = rates
-        return ("torch", _torch_exp) if _EXP_CHOICE[dtype]["choice"] == "torch" else ("numpy", _numpy_exp)
+                    with _single_threaded_blas():
+                        times.update(numpy=_block_seconds("numpy", dtype), torch=_block_seconds("torch", dtype))
+                    if times["numpy"] >= TORCH_KERNELS_GAIN * times["torch"]:
+                        times["choice"] = "torch"
+            _KERNEL_CHOICE[dtype] = times
+        return _KERNEL_CHOICE[dtype]["choice"]
 
 
-def _exp_rate(fn, dtype: str, threads: int) -> float:
-    """Exponentials per second of fn on `threads` blocks of 64×2048 at once (best of 5)."""
+def _block_seconds(kernels: str, dtype: str, rows: int = 256, nk: int = 2048, d: int = 24) -> float:
+    """Seconds (best of 5, one thread) of one engine block with these kernels: the scores product, exp and
+    the product over the keys, in chunks as the engine would take them."""
     rng = np.random.default_rng(0)
-    src = -30 * rng.random((64, 2048)).astype(_DTYPES[dtype])
-    bufs = [src.copy() for _ in range(threads)]
-    pool = _pool(threads) if threads > 1 else None
-    fn(bufs[0])  # first use: library start-up
+    dt = _DTYPES[dtype]
+    Q, Kt = rng.random((rows, d)).astype(dt) / d, rng.random((d, nk)).astype(dt)
+    A = rng.random((nk, d + 1)).astype(dt)
+    P, U, tmp = np.empty((rows, nk), dt), np.empty((rows, d + 1), dt), np.empty((rows, d + 1), dt)
+    if kernels == "torch":
+        exp, chunk = _torch_exp, EXACT_SUM_CHUNK
+
+        def mm(a, b, out):
+            _torch_matmul(a, b, out)
+    else:
+        exp, chunk, mm = _numpy_exp, small_product_chunk(rows, d + 1), np.matmul
     best = float("inf")
     for _ in range(5):
-        for b in bufs:
-            b[...] = src
         t0 = time.perf_counter()
-        if pool is None:
-            fn(bufs[0])
-        else:
-            for f in [pool.submit(fn, b) for b in bufs]:
-                f.result()
+        mm(Q, Kt, out=P)
+        exp(P)
+        mm(P[:, :chunk], A[:chunk], out=U)
+        for lo in range(chunk, nk, chunk):
+            mm(P[:, lo : lo + chunk], A[lo : lo + chunk], out=tmp)
+            U += tmp
         best = min(best, time.perf_counter() - t0)
-    return src.size * threads / max(best, 1e-9)
+    return best
 
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
-_BLAS: dict = {"libs": None, "holders": 0, "saved": None}
+_BLAS: dict = {"libs": None, "holders": 0, "saved": None, "torch": None}
 _BLAS_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
 def _single_threaded_blas():
-    """Hold numpy's BLAS at one thread while any `map_blocks` pass runs (threadpoolctl), then restore it.
+    """Hold numpy's BLAS (and torch's threads, where torch is loaded) at one thread while any `map_blocks` pass
+    runs (threadpoolctl), then restore them.
 
     Passes may run at once from several user threads: the first one in sets the limit and the last
     one out restores BLAS's own setting, so no interleaving leaves BLAS stuck at one thread. The BLAS
@@ -353,6 +371,11 @@ def _single_threaded_blas():
             _BLAS["saved"] = [(c, n) for c, n in saved if n is not None and n != 1]
             for c, _ in _BLAS["saved"]:
                 _as_blas_owner(lambda c=c: c.set_num_threads(1))
+            # torch's kernels (`kernel_choice`) run inside the pool's tasks too: its threads (OpenMP, MKL) as well
+            torch = sys.modules.get("torch")
+            _BLAS["torch"] = torch.get_num_threads() if torch is not None and hasattr(torch, "set_num_threads") else None
+            if _BLAS["torch"] not in (None, 1):
+                torch.set_num_threads(1)
         _BLAS["holders"] += 1
     try:
         yield
@@ -363,6 +386,8 @@ def _single_threaded_blas():
                 for c, n in _BLAS["saved"]:
                     _as_blas_owner(lambda c=c, n=n: c.set_num_threads(n))
                 _BLAS["saved"] = None
+                if _BLAS["torch"] not in (None, 1):
+                    sys.modules["torch"].set_num_threads(_BLAS["torch"])
 
 
 def _as_blas_owner(change):
