@@ -53,12 +53,14 @@ def memory_bytes(inst, itemsize: int, b: int) -> tuple[int, int]:
     return int(fixed), int(per_row)
 
 
-# numpy: rows per block. About 2^18 scores (2 MiB) per block, between 128 and 256 rows, keeps a block's
-# seven passes in cache: measured on 2 cores (per call, blocks on the pool) at nk = 1024, d = 20: 256 rows
-# 2.7 ms, 128 rows 3.0 ms; nk = 4096, d = 24: 128 rows 45 ms, 256 rows 54 ms; nk = 16384, d = 64: 128 rows
-# 2.27 s, 64 rows 2.48 s; all 1.5-2.5x faster than whole-matrix blocks.
-NUMPY_BLOCK_ROWS = (128, 256)
-BLOCK_SCORES = 1 << 18
+# numpy engine: (scores per block, fewest rows, most rows) for each set of kernels (`Ops.prepare_exp`).
+# numpy's own (OpenBLAS): about 2^18 scores (2 MiB) per block, 128-256 rows, keeps a block's passes in cache:
+# measured on 2 cores (per call, blocks on the pool) at nk = 1024, d = 20: 256 rows 2.7 ms, 128 rows 3.0 ms;
+# nk = 4096, d = 24: 128 rows 45 ms, 256 rows 54 ms; nk = 16384, d = 64: 128 rows 2.27 s, 64 rows 2.48 s.
+# torch's (MKL) lose less out of cache, and larger blocks mean fewer of the small per-block operations that
+# hold the GIL: OV images, per call, 2^20 scores against 2^18: n = 256 0.15 against 0.20 ms, n = 1024 1.13
+# against 1.71 ms, n = 4096 18.5 against 22.0 ms; 2^21 no better, 2^22 worse.
+BLOCK_PLAN = {"numpy": (1 << 18, 128, 256), "torch": (1 << 20, 128, 1024)}
 # Below this many scores a call runs its blocks on one thread: the pool's hand-off costs more than it saves
 # (measured at nq = nk = 256: 2.4x the floor on one thread, 3.0x on two).
 PARALLEL_SCORES = 1 << 18
@@ -88,8 +90,8 @@ def plan_rows(inst, ops, block_size: int | None = None, budget=None) -> tuple[in
     (`pass_workers`)."""
     nq, nk = inst.nq, inst.nk
     if block_size is None and ops.name == "numpy":
-        lo, hi = NUMPY_BLOCK_ROWS
-        b = max(1, min(nq, max(lo, min(hi, BLOCK_SCORES // max(nk, 1))), MAX_BLOCK_ELEMENTS // max(nk, 1)))
+        scores, lo, hi = BLOCK_PLAN[ops.kernels]
+        b = max(1, min(nq, max(lo, min(hi, scores // max(nk, 1))), MAX_BLOCK_ELEMENTS // max(nk, 1)))
         b = _even_rows(nq, b, MAX_BLOCK_ELEMENTS // max(nk, 1))
     else:
         b = block_rows(nq, nk, block_size, ops.block_elements)
@@ -160,9 +162,9 @@ def attention_exact(inst: AttentionInstance, ops, block_size: int | None = None,
     """(Att(Q, K, V) as a backend nq×dv array, info with its worst-case rounding bound)."""
     check_range(scales(inst), ops.dtype_name)
     shifted = not shift_free(scales(inst), ops.dtype_name)
+    ops.prepare_exp(inst.nq * inst.nk)
     b, threads = plan_rows(inst, ops, block_size, memory_budget)
     workers = pass_workers(threads, -(-inst.nq // b), inst.nq * inst.nk)
-    ops.prepare_exp(inst.nq * inst.nk)
     nk, dv = inst.nk, inst.dv
     V1 = _with_ones(ops, inst.V)
     Qs, Kt = ops.asarray(inst.Q / inst.d), ops.asarray(inst.K.T)
@@ -334,10 +336,10 @@ class ExactGradient:
         with ops.single_thread():
             check_range(scales(inst), ops.dtype_name)
             self.ops, self.shape = ops, (nq, nk, d, inst.dv)
+            self.kernels = ops.prepare_exp(nq * nk)  # first: the block plan depends on the kernels
             self.b, self.threads = plan_rows(inst, ops, block_size, memory_budget)
             self.blocks = list(row_blocks(nq, self.b))
             self.stack, self.window = self._plan_pass(inst, block_size, memory_budget)
-            self.exp = ops.prepare_exp(nq * nk)
             self.keys = _GradientPass(inst, ops, self.b if self.stack == 1 else self.stack * nq)
         self.E_stack = ops.asarray(np.tile(inst.E, (self.stack, 1))) if self.stack > 1 else self.keys.E
         self._first = inst
@@ -347,7 +349,7 @@ class ExactGradient:
     def _plan_pass(self, inst, block_size, budget) -> tuple[int, int]:
         """(stack, window): instances per block and per pass, within the memory budget.
 
-        Instances whose scores fill less than a block (BLOCK_SCORES) are stacked (numpy only; torch's own
+        Instances whose scores fill less than a block (`BLOCK_PLAN`) are stacked (numpy only; torch's own
         threads fill a block already). A pass takes enough instances for PASS_BLOCKS blocks per thread, in
         whole stacks, two at least on a pool (the next instance's blocks fill the threads while the last
         blocks of one finish), at most MAX_PASS_INSTANCES. Each instance of a pass may hold its A1X, its
@@ -358,7 +360,7 @@ class ExactGradient:
         per_instance = nq * d * (8 + 2 * itemsize) + 3 * d * d * 8 + 2 * nq * inst.dv * itemsize
         stack = 1
         if self.ops.name == "numpy" and block_size is None and len(self.blocks) == 1:
-            stack = max(1, min(MAX_STACK, BLOCK_SCORES // max(nq * nk, 1) + 1))
+            stack = max(1, min(MAX_STACK, BLOCK_PLAN[self.ops.kernels][0] // max(nq * nk, 1) + 1))
         while True:
             rows = self.b if stack == 1 else stack * nq
             fixed, per_row = memory_bytes(inst, itemsize, rows)

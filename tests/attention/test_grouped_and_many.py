@@ -265,7 +265,7 @@ def test_the_engine_allocates_blocks_not_the_whole_score_matrix(groups):
     # regression: the stacking plan once sized every buffer by nq rows, an nq x nk matrix per thread
     import tracemalloc
 
-    inst = grouped_instance(1, nq=3000, nk=2500, d=4, dv=1, groups=groups)
+    inst = grouped_instance(1, nq=6000, nk=2500, d=4, dv=1, groups=groups)
     engine = exact.ExactGradient(inst, get_ops())
     assert engine.stack == 1 and engine.keys.b == engine.b < inst.nq
     whole = inst.nq * inst.nk * 8
