@@ -1,6 +1,7 @@
 """Exact loss gradient (docs/problems.md §2.2): sethlab's streaming engine against torch autograd and the physical floor.
 
-For (n, d) = (4096, 64) and (16384, 64), float64, prints our numpy and torch-CPU
+For (n, d) = (4096, 64) and (16384, 64), float64, prints our numpy (with numpy's
+own kernels, and with torch's where torch is installed: SETHLAB_KERNELS) and torch-CPU
 time and peak memory next to torch autograd's and torch's fused flash-attention
 kernel's (`scaled_dot_product_attention`, FLASH backend, forward and backward),
 and our time against the floor flops/GEMM-rate + n²/exp-rate with both rates
@@ -49,13 +50,15 @@ def worker(spec: dict) -> dict:
     from sethlab.attention.reference import loss_gradient_autograd, loss_gradient_flash
 
     who, n, d, dtype, device = spec["who"], spec["n"], spec["d"], spec["dtype"], spec["device"]
+    if who.startswith("numpy"):  # the kernels are fixed, not left to the warm-up's first pass
+        os.environ["SETHLAB_KERNELS"] = "torch" if who == "numpy+tk" else "numpy"
 
     def call(inst):
         if who == "autograd":
             return loss_gradient_autograd(inst, device=device, dtype=dtype)[0]
         if who == "flash":
             return loss_gradient_flash(inst, device=device, dtype=dtype)[0]
-        backend = "torch" if who.startswith("torch") else "numpy"
+        backend = "torch" if who.startswith("torch") else "numpy"  # numpy, numpy+tk
         dev = device if backend == "torch" else None
         return sa.loss_gradient(inst, backend=backend, device=dev, dtype=dtype).grad
 
@@ -123,15 +126,18 @@ def main(argv=None):
         print(
             f"measured {k:10s}: GEMM {r['gemm_flops_per_s'] / 1e9:7.1f} GFLOP/s, exp {r['exp_per_s'] / 1e9:6.3f} G/s"
         )
+    if have_torch:  # numpy+tk's floor: the better of each rate
+        rates["numpy+tk"] = {k: max(rates["numpy"][k], rates[torch_name][k]) for k in rates["numpy"]}
     record = {"machine": machine(), "dtype": args.dtype, "d": d, "rates": rates, "rows": [], "big": None}
-    who_list = ["numpy"] + ([torch_name, "autograd", "flash"] if have_torch else [])
+    who_list = ["numpy"] + (["numpy+tk", torch_name, "autograd", "flash"] if have_torch else [])
     print()
     print(f"{'n':>6} {'who':>10} {'time s':>8} {'vs autograd':>11} {'vs flash':>8} {'floor s':>8} {'vs floor':>8} "
           f"{'extra GiB':>9} {'peak GiB':>8} {'mem/autograd':>12}")
     for n in sizes:
         results = {}
         for who in who_list:
-            spec = {"who": who, "n": n, "d": d, "dtype": args.dtype, "device": args.device if who != "numpy" else "cpu"}
+            spec = {"who": who, "n": n, "d": d, "dtype": args.dtype,
+                    "device": "cpu" if who.startswith("numpy") else args.device}
             results[who] = run_worker(__file__, spec)
         ag = results.get("autograd", {})
         fa = results.get("flash", {})
@@ -140,7 +146,7 @@ def main(argv=None):
                 print(f"{n:>6} {who:>10} failed: {res['error']}")
                 record["rows"].append({"n": n, **res, "who": who})
                 continue
-            rate_key = "numpy" if who == "numpy" else torch_name
+            rate_key = who if who.startswith("numpy") else torch_name
             fl = floor_seconds(n, d, d, rates[rate_key])
             row = dict(res, n=n, floor_seconds=fl, vs_floor=res["seconds"] / fl)
             if ag and "seconds" in ag:
@@ -160,13 +166,13 @@ def main(argv=None):
     print()
     print(f"# one run at n = {big}, d = {d}: peak RSS of the whole process (target < 2 GiB)")
     record["big"] = []
-    for who in ["numpy"] + ([torch_name] if have_torch else []):
-        spec = {"who": who, "n": big, "d": d, "dtype": args.dtype, "device": args.device if who != "numpy" else "cpu"}
+    for who in ["numpy"] + (["numpy+tk", torch_name] if have_torch else []):
+        spec = {"who": who, "n": big, "d": d, "dtype": args.dtype, "device": "cpu" if who.startswith("numpy") else args.device}
         res = run_worker(__file__, spec)
         if "error" in res:
             print(f"{big:>6} {who:>10} failed: {res['error']}")
             continue
-        rate_key = "numpy" if who == "numpy" else torch_name
+        rate_key = who if who.startswith("numpy") else torch_name
         fl = floor_seconds(big, d, d, rates[rate_key])
         res.update(n=big, floor_seconds=fl, vs_floor=res["seconds"] / fl)
         record["big"].append(res)

@@ -410,8 +410,9 @@ class ExactGradient:
     def _pass(self, insts: list) -> list:
         ops, g, (nq, nk, d, _) = self.ops, self.keys, self.shape
         n = len(insts)
-        if self.stack > 1:  # one task per stack of whole instances
-            tasks = [(k, min(k + self.stack, n), 0, nq) for k in range(0, n, self.stack)]
+        if self.stack > 1:  # one task per stack of whole instances, at least two stacks per thread (even shares)
+            per = min(self.stack, max(1, -(-n // (2 * self.threads))))
+            tasks = [(k, min(k + per, n), 0, nq) for k in range(0, n, per)]
         else:
             tasks = [(k, k + 1, lo, hi) for k in range(n) for lo, hi in self.blocks]
         workers = pass_workers(self.threads, len(tasks), n * nq * nk)
