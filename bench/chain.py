@@ -13,7 +13,8 @@ certified no-pair instance each:
 - one call against the floor measured in this run (2·nq·nk·(2·d0 + 2(dv+1))
   flops at the GEMM rate plus nq·nk exps at the best exp rate on offer, numpy or
   torch), on a quiet machine and while another process keeps one core busy
-  (started here);
+  (started here): the decision's own calls (the λ it handed to the oracle's
+  `many` at once) and single calls;
 - the paper's ⌈ln⁴ n⌉ Riemann points with the error bound it can state.
 
     python bench/chain.py [--quick] [--sizes N ...] [--no-load] [--json out.json]
@@ -48,6 +49,26 @@ def rates() -> dict:
         if t and t["exp_per_s"] > best["exp_per_s"]:
             best.update(exp_per_s=t["exp_per_s"], exp_source="torch")
     return best
+
+
+def recording_oracle():
+    """The reduction's default oracle, recording the λ of each batch the decision hands to its `many` (so the
+    per-call figures time the decision's own calls)."""
+    from sethlab.reductions.attention_to_gradient import make_oracle
+
+    inner, batches = make_oracle(), []
+
+    def oracle(inst, accuracy=None):
+        batches.append([inst.X_scalar])
+        return inner(inst, accuracy)
+
+    def many(insts, accuracy=None):
+        batch = []
+        batches.append(batch)
+        yield from inner.many((batch.append(inst.X_scalar) or inst for inst in insts), accuracy)
+
+    oracle.method, oracle.backend, oracle.many = inner.method, inner.backend, many
+    return oracle, batches
 
 
 def per_call_seconds(target, lams, repeat: int = 5) -> tuple[float, float]:
@@ -97,6 +118,7 @@ def main(argv=None):
         riemann_error_bound,
     )
     import sethlab.attention as sa
+    from sethlab.attention import ops
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="n = 64, 128 only")
@@ -129,8 +151,9 @@ def main(argv=None):
             plan = red.plan(image)
             plan_seconds = time.perf_counter() - t0
             one_panel = certified_nodes(pred.gap / 4, plan["sigma"], target.nq, target.dv, target.bound_V)
+            oracle, batches = recording_oracle()
             t0 = time.perf_counter()
-            dec = red.solve(image)
+            dec = red.solve(image, oracle=oracle)
             decide_seconds = time.perf_counter() - t0
 
             def fprime(lam):
@@ -147,7 +170,8 @@ def main(argv=None):
             riem_need = next((m for m in (2**k for k in range(int(math.log2(grid_max)) + 1))
                               if abs(f0 + float(grid[:: grid_max // m].mean()) - f1) < need), None)
 
-            lams = make_rule("gauss-legendre", 32 if n < 2048 else 16).nodes
+            # the decision's own largest batch of λ (its composite rule's nodes, one `many`)
+            lams = max(batches, key=len) if batches else make_rule("gauss-legendre", 32).nodes
             # the rates again, just before the calls: this shared machine drifts by tens of percent in minutes
             near = rates()
             r_row = {k: max(r[k], near[k]) for k in ("gemm_flops_per_s", "exp_per_s")}
@@ -170,7 +194,8 @@ def main(argv=None):
                 "paper_points": m_paper,
                 "paper_stated_bound": riemann_error_bound(m_paper, plan["sigma"], target.nq, target.dv,
                                                           target.bound_V),
-                "rates_used": r_row, "floor_seconds_per_call": floor, "seconds_per_call": quiet,
+                "rates_used": r_row, "kernels": ops.kernel_choices(), "calls_per_sweep": len(lams),
+                "floor_seconds_per_call": floor, "seconds_per_call": quiet,
                 "ratio_to_floor": quiet / floor, "seconds_per_call_alone": alone, "ratio_alone_to_floor": alone / floor,
                 "seconds_per_call_loaded": loaded, "seconds_per_call_alone_loaded": loaded_alone,
                 "ratio_to_floor_loaded": None if loaded is None else loaded / floor,
@@ -185,8 +210,11 @@ def main(argv=None):
                   f"{quiet / floor:7.2f} {alone / floor:7.2f} {lo:>21} {decide_seconds:8.2f} {ok}")
     print("1-panel / cert: certified calls on one panel and with the reduction's composite panels;")
     print("GL need / Riem need: fewest calls (powers of two) whose estimate is on the correct side of the threshold;")
-    print("ms/call: a call as the decision makes them (all its lambda handed to oracle.many); alone: the median of")
-    print("single calls; x floor: against the best GEMM and exp rates of this run; loaded: with one core busy.")
+    print("ms/call: a call as the decision makes them (the decision's own lambda, all handed to oracle.many at once);")
+    print("alone: the median of single calls; x floor: against the best GEMM and exp rates of this run; loaded: with")
+    print("one core busy.")
+    print("# kernels of the numpy engine (docs/problems.md 2.2):",
+          {k: v["choice"] for k, v in ops.kernel_choices().items()})
     write_json(args.json, {"machine": machine(), "rates": r, "rows": rows})
     return 0
 

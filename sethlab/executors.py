@@ -25,17 +25,22 @@ class SerialExecutor:
 
 
 class LocalProcessExecutor:
-    """A process pool on this machine (spawned workers: no fork of threads or torch state)."""
+    """A process pool on this machine (spawned workers: no fork of threads or torch state). The workers adopt
+    the exact engine's kernels this process has chosen (`ops.kernel_choices`), so a call gives the same bits in a
+    worker as here."""
 
     def __init__(self, workers: int):
         self.workers = workers
 
     def map(self, fn, items):
+        from sethlab.attention.ops import adopt_kernel_choices, kernel_choices
+
         items = list(items)
         if not items:
             return []
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(self.workers, len(items)), mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=min(self.workers, len(items)), mp_context=ctx,
+                                 initializer=adopt_kernel_choices, initargs=(kernel_choices(),)) as pool:
             return list(pool.map(fn, items))
 
 

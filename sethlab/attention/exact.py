@@ -417,39 +417,40 @@ class ExactGradient:
             tasks = [(k, k + 1, lo, hi) for k in range(n) for lo, hi in self.blocks]
         workers = pass_workers(self.threads, len(tasks), n * nq * nk)
         parallel = workers == 1 and nq * nk >= PARALLEL_SCORES  # one large block at a time: may use the pool
-        queries = _QuerySides(g, insts)
-        shifted = [True] * n
-
-        def checked_tasks():
-            """The tasks, each instance range-checked (and its shift chosen) before the first of its blocks
-            is handed out: the first blocks run while later instances are checked."""
-            done = 0
-            for k0, k1, lo, hi in tasks:
-                for k in range(done, k1):
-                    if insts[k] is not self._first:
-                        check_range(scales(insts[k]), ops.dtype_name)
-                    shifted[k] = not shift_free(scales(insts[k]), ops.dtype_name)
-                done = max(done, k1)
-                if k1 - k0 > 1:  # a stack skips the shift only if each of its instances may
-                    shifted[k0:k1] = [any(shifted[k0:k1])] * (k1 - k0)
-                yield k0, k1, lo, hi
+        # Everything made in Python per instance comes first, on this thread: the range checks, the shifts, the
+        # bounds and the query sides. Made during the pass it held the interpreter's lock that the other thread
+        # needs between its operations: at n = 256 a task ran 2-3x longer beside another than alone.
+        shifted = []
+        for inst in insts:
+            if inst is not self._first:
+                check_range(scales(inst), ops.dtype_name)
+            shifted.append(not shift_free(scales(inst), ops.dtype_name))
+        self._first = None
+        for k0, k1, _, _ in tasks:
+            if k1 - k0 > 1:  # a stack skips the shift only if each of its instances may
+                shifted[k0:k1] = [any(shifted[k0:k1])] * (k1 - k0)
+        bounds = [exact_gradient_bound(inst, ops.dtype_name, g.chunk, rows_block=self.b, groups=g.groups,
+                                       shifted=shifted[k]) for k, inst in enumerate(insts)]
+        A1 = [ops.asarray(inst.A1) for inst in insts]
+        if self.stack > 1:
+            Qs = {k0: ops.vstack([g.queries(insts[k]) for k in range(k0, k1)]) if k1 - k0 > 1 else g.queries(insts[k0])
+                  for k0, k1, _, _ in tasks}
+        else:
+            Qs = {k: g.queries(inst) for k, inst in enumerate(insts)}
 
         def block(k0, k1, lo, hi):
             """[(k, A1_Iᵀ F_I, ½Σc_I²)] for instances k0..k1−1 (stacked) or rows lo:hi of instance k0."""
             if k1 - k0 > 1:
-                Qs = ops.vstack([queries.get(k)[0] for k in range(k0, k1)])
                 E, rows = self.E_stack[: (k1 - k0) * nq], [(k, (k - k0) * nq, (k - k0 + 1) * nq) for k in range(k0, k1)]
             else:
-                Qs, E, rows = queries.get(k0)[0][lo:hi], g.E[lo:hi], [(k0, 0, hi - lo)]
-            F, c = g.block(Qs, E, parallel, shifted[k0])
-            out = []
-            for k, a, b in rows:
-                A1 = queries.get(k)[1][lo:hi] if k1 - k0 == 1 else queries.get(k)[1]
-                out.append((k, ops.matmul(A1.T, F[a:b]), 0.5 * ops.sum_all(c[a:b] * c[a:b])))
-            return out
+                E, rows = g.E[lo:hi], [(k0, 0, hi - lo)]
+            F, c = g.block(Qs[k0][lo:hi] if k1 - k0 == 1 else Qs[k0], E, parallel, shifted[k0])
+            return [(k, ops.matmul((A1[k][lo:hi] if k1 - k0 == 1 else A1[k]).T, F[a:b]),
+                     0.5 * ops.sum_all(c[a:b] * c[a:b])) for k, a, b in rows]
 
         parts = [[None, 0.0, 0] for _ in insts]
         results = []
+        per_instance = 1 if self.stack > 1 else len(self.blocks)
 
         def add(items):  # in task order: an instance's sums do not depend on which thread ran which block
             for k, G, loss in items:
@@ -457,39 +458,15 @@ class ExactGradient:
                 acc[0] = G if acc[0] is None else acc[0] + G
                 acc[1] += loss
                 acc[2] += 1
-            while len(results) < len(insts) and parts[len(results)][2] == (1 if self.stack > 1 else len(self.blocks)):
+            while len(results) < n and parts[len(results)][2] == per_instance:
                 k = len(results)
-                queries.drop(k)
-                bound, loss_bound = exact_gradient_bound(insts[k], ops.dtype_name, g.chunk, rows_block=self.b,
-                                                         groups=g.groups, shifted=shifted[k])
+                bound, loss_bound = bounds[k]
                 results.append((parts[k][0] / d, parts[k][1], {"error_bound": bound, "loss_error_bound": loss_bound}))
                 parts[k] = None
+                Qs.pop(k, None)  # a finished instance's query side (or its stack's, once the last is in) is let go
 
-        try:
-            _run_tasks(ops, block, checked_tasks(), workers, add)
-        finally:
-            self._first = None
+        _run_tasks(ops, block, tasks, workers, add)
         return results
-
-
-class _QuerySides:
-    """Each instance's query side (A1X/d and A1 in the working precision), made by the first of its blocks to
-    run and dropped once its result is in, so a pass over many instances holds only those in flight. (Two
-    blocks may both make one; the first stored is kept: dict operations are atomic.)"""
-
-    def __init__(self, keys: _GradientPass, insts: list):
-        self.keys, self.insts = keys, insts
-        self.arrays: dict = {}
-
-    def get(self, k: int):
-        arrays = self.arrays.get(k)
-        if arrays is None:
-            inst = self.insts[k]
-            arrays = self.arrays.setdefault(k, (self.keys.queries(inst), self.keys.ops.asarray(inst.A1)))
-        return arrays
-
-    def drop(self, k: int) -> None:
-        self.arrays.pop(k, None)
 
 
 def loss_gradient_exact(inst: GradientInstance, ops, block_size: int | None = None, memory_budget=None):

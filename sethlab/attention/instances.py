@@ -6,6 +6,8 @@ are stated in (‖Q‖∞, ‖K‖∞, ‖A1 X‖∞, ‖A2‖∞ and the score 
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -267,18 +269,27 @@ class GradientInstance:
                 self.__dict__[name] = other.__dict__[name]
 
     def at(self, X) -> "GradientInstance":
-        """This instance at another point X: A1, A2, A3, E and Y are shared (they are read-only checked copies),
-        X is checked, and what is computed from the others alone is computed once and shared. The quadrature's many
-        X = λ·I calls are built this way (docs/quadrature.md)."""
-        X = as_matrix(X, "X")
+        """This instance at another point X (a d×d matrix, or a number λ for X = λ·I): A1, A2, A3, E and Y are
+        shared (they are read-only checked copies), X is checked, and what is computed from the others alone is
+        computed once and shared. The quadrature's many X = λ·I calls are built this way (docs/quadrature.md)."""
         d = self.d
-        _require(X.shape == (d, d), f"X: must be {d}x{d} (d = columns of A1), got {X.shape}")
+        lam = None
+        if isinstance(X, (int, float, np.integer, np.floating)) and not isinstance(X, (bool, np.bool_)):
+            lam = float(X)  # a number λ stands for X = λ·I
+            _require(math.isfinite(lam), f"X: the scalar λ of X = λ·I must be finite, got {X!r}")
+            X = np.eye(d) * lam
+            X.flags.writeable = False
+        else:
+            X = as_matrix(X, "X")
+            _require(X.shape == (d, d), f"X: must be {d}x{d} (d = columns of A1), got {X.shape}")
         new = object.__new__(GradientInstance)
         for name in ("A1", "A2", "A3", "E", "Y"):
             object.__setattr__(new, name, getattr(self, name))
         object.__setattr__(new, "X", X)
         for name in self.X_FREE:  # computed here once, then shared by every instance made from this one
             new.__dict__[name] = getattr(self, name)
+        if lam is not None:
+            new.__dict__["X_scalar"] = lam
         return new
 
     def forward_instance(self) -> AttentionInstance:

@@ -256,8 +256,9 @@ def _torch_exp(blk) -> None:
 
 
 def _torch_matmul(a, b, out) -> None:
+    out_t = torch_from_numpy(out)  # loads torch's functions on first use
     f = _TORCH[1]
-    _TORCH[2](f(a), f(b), out=f(out))
+    _TORCH[2](f(a), f(b), out=out_t)
 
 
 _TORCH: list = []  # torch.exp, torch.from_numpy, torch.matmul: bound once (imported on first use)
@@ -298,8 +299,8 @@ def kernel_choice(dtype: str, scores: int) -> str:
     if want == "torch":
         try:
             torch_from_numpy(np.zeros(1))
-        except ImportError:
-            raise BackendUnavailable(f"{name}: 'torch' needs PyTorch, which is not installed") from None
+        except Exception as exc:
+            raise BackendUnavailable(f"{name}: 'torch' needs PyTorch, which does not load here ({exc})") from None
         return "torch"
     with _KERNEL_LOCK:
         if dtype not in _KERNEL_CHOICE:
@@ -307,7 +308,7 @@ def kernel_choice(dtype: str, scores: int) -> str:
             if "torch" in sys.modules or scores >= KERNELS_IMPORT_FROM:
                 try:
                     torch_from_numpy(np.zeros(1))
-                except ImportError:
+                except Exception:  # not installed, or an install that does not load: numpy's kernels
                     pass
                 else:
                     with _single_threaded_blas():
@@ -316,6 +317,19 @@ def kernel_choice(dtype: str, scores: int) -> str:
                         times["choice"] = "torch"
             _KERNEL_CHOICE[dtype] = times
         return _KERNEL_CHOICE[dtype]["choice"]
+
+
+def kernel_choices() -> dict:
+    """The kernels this process has chosen so far, per dtype (`kernel_choice`), for worker processes to adopt."""
+    with _KERNEL_LOCK:
+        return {dtype: dict(times) for dtype, times in _KERNEL_CHOICE.items()}
+
+
+def adopt_kernel_choices(choices: dict) -> None:
+    """Take another process's choices (`kernel_choices`), so this one gives the same bits for the same calls."""
+    with _KERNEL_LOCK:
+        for dtype, times in choices.items():
+            _KERNEL_CHOICE.setdefault(dtype, dict(times))
 
 
 def _block_seconds(kernels: str, dtype: str, rows: int = 256, nk: int = 2048, d: int = 24) -> float:

@@ -98,7 +98,7 @@ def gradient_instance(inst: AttentionInstance, lam: float) -> GradientInstance:
     if base is None:
         base = GradientInstance(inst.Q, inst.K, inst.V, np.zeros((inst.nq, inst.dv)), np.eye(inst.d), np.eye(inst.dv))
         inst.__dict__["_gradient_base"] = base
-    return base.at(lam * np.eye(inst.d))
+    return base.at(float(lam))
 
 
 def f_at_zero(inst: AttentionInstance) -> float:
