@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import sethlab.attention as sa
+from sethlab import InvalidInstance
 from sethlab.attention import exact
 from sethlab.attention.blocks import (
     EXACT_SUM_CHUNK,
@@ -153,3 +154,35 @@ def test_a_pass_of_stacked_calls_gives_each_thread_at_least_two_stacks(monkeypat
     alone = [exact.ExactGradient(i, NumpyOps(threads=1))(i) for i in insts]
     for (g, _, info), (g1, _, info1) in zip(results, alone):  # stacked or alone: within both bounds
         assert np.abs(g - g1).max() <= info["error_bound"] + info1["error_bound"]
+
+
+def test_at_a_number_is_lambda_times_the_identity():
+    rng = np.random.default_rng(2)
+    base = sa.GradientInstance(rng.normal(size=(6, 3)), rng.normal(size=(5, 3)), rng.normal(size=(5, 2)),
+                               rng.normal(size=(6, 2)), np.eye(3), np.eye(2))
+    for lam in (0.25, -3, np.float32(1.5), np.int64(2), 0.0):
+        a, b = base.at(lam), base.at(float(lam) * np.eye(3))
+        assert a.X_scalar == b.X_scalar == float(lam)
+        np.testing.assert_array_equal(a.X, b.X)
+        assert not a.X.flags.writeable
+        np.testing.assert_array_equal(sa.loss_gradient(a).grad, sa.loss_gradient(b).grad)
+    for bad in (float("nan"), float("inf"), -np.inf):
+        with pytest.raises(InvalidInstance, match="X: the scalar"):
+            base.at(bad)
+    with pytest.raises(InvalidInstance, match="X: must be a 2-D matrix"):
+        base.at(True)  # a bool is not a number here
+    with pytest.raises(InvalidInstance, match="X: must be 3x3"):
+        base.at(np.eye(2))
+
+
+def test_worker_processes_adopt_the_kernel_choice(monkeypatch):
+    from sethlab.attention import ops
+
+    monkeypatch.setattr(ops, "_KERNEL_CHOICE", {"float64": {"choice": "torch"}})
+    choices = ops.kernel_choices()
+    assert choices == {"float64": {"choice": "torch"}} and choices["float64"] is not ops._KERNEL_CHOICE["float64"]
+    monkeypatch.setattr(ops, "_KERNEL_CHOICE", {"float32": {"choice": "numpy"}})
+    ops.adopt_kernel_choices(choices)
+    assert ops._KERNEL_CHOICE == {"float32": {"choice": "numpy"}, "float64": {"choice": "torch"}}
+    ops.adopt_kernel_choices({"float64": {"choice": "numpy"}})  # a choice made here is kept
+    assert ops._KERNEL_CHOICE["float64"]["choice"] == "torch"
