@@ -242,8 +242,12 @@ class NumpyOps:
         return None
 
     def full_precision(self):
-        """numpy's products are always in the working precision (docs/rounding.md, "Assumptions")."""
-        return contextlib.nullcontext()
+        """numpy's products are always in the working precision (docs/rounding.md, "Assumptions"); torch's
+        kernels (`kernel_choice`), where torch is loaded, are held to it as in `TorchOps.full_precision`."""
+        torch = sys.modules.get("torch")
+        if torch is None or not hasattr(torch, "get_float32_matmul_precision"):
+            return contextlib.nullcontext()
+        return _torch_full_precision(torch)
 
 
 def _numpy_exp(blk) -> None:
@@ -670,22 +674,24 @@ class TorchOps:
             return int(self.torch.cuda.mem_get_info(self.device)[0])
         return None
 
-    @contextlib.contextmanager
     def full_precision(self):
-        """float32 products in float32 (no TF32, no bfloat16) inside sethlab's calls, as the bounds assume.
+        """float32 products in float32 (no TF32, no bfloat16) inside sethlab's calls, as the bounds assume
+        (`_torch_full_precision`)."""
+        return _torch_full_precision(self.torch)
 
-        torch.set_float32_matmul_precision("highest") for the duration of the call, then the
-        caller's setting is restored (docs/rounding.md, "Assumptions").
-        """
-        torch = self.torch
-        old = torch.get_float32_matmul_precision()
+
+@contextlib.contextmanager
+def _torch_full_precision(torch):
+    """torch.set_float32_matmul_precision("highest") for the duration of the call, then the caller's setting is
+    restored (docs/rounding.md, "Assumptions")."""
+    old = torch.get_float32_matmul_precision()
+    if old != "highest":
+        torch.set_float32_matmul_precision("highest")
+    try:
+        yield
+    finally:
         if old != "highest":
-            torch.set_float32_matmul_precision("highest")
-        try:
-            yield
-        finally:
-            if old != "highest":
-                torch.set_float32_matmul_precision(old)
+            torch.set_float32_matmul_precision(old)
 
 
 def get_ops(backend: str = "numpy", device=None, dtype=None):

@@ -41,12 +41,26 @@ def test_torch_dtypes():
 
 
 @requires_torch
-def test_float32_products_are_full_precision_inside_sethlab_and_restored_after():
+@pytest.mark.parametrize("backend", ["torch", "numpy"])
+def test_float32_products_are_full_precision_inside_sethlab_and_restored_after(monkeypatch, backend):
+    monkeypatch.setenv("SETHLAB_KERNELS", "torch")  # the numpy engine on torch's kernels too
+    seen = []
+    real = torch.matmul
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_float32_matmul_precision())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "matmul", spy)
+    from sethlab.attention import ops
+
+    monkeypatch.setattr(ops, "_TORCH", [])  # numpy's kernels bind torch.matmul afresh: the spy
     torch.set_float32_matmul_precision("medium")
     try:
-        res = sa.attention(small_instance(), backend="torch", dtype="float32")
-        assert np.abs(res.output - sa.attention(small_instance()).output).max() <= res.error_bound
+        res = sa.attention(small_instance(), backend=backend, dtype="float32")
+        assert np.abs(res.output - sa.attention(small_instance(), dtype="float64").output).max() <= res.error_bound
         assert torch.get_float32_matmul_precision() == "medium"
+        assert seen and set(seen) == {"highest"}
     finally:
         torch.set_float32_matmul_precision("highest")
 
