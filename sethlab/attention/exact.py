@@ -72,6 +72,7 @@ PARALLEL_SCORES = 1 << 18
 PASS_BLOCKS = 64
 MAX_PASS_INSTANCES = 64
 MAX_STACK = 16
+STACKS_PER_THREAD = 2
 
 
 def _even_rows(nq: int, b: int, cap: int) -> int:
@@ -410,8 +411,8 @@ class ExactGradient:
     def _pass(self, insts: list) -> list:
         ops, g, (nq, nk, d, _) = self.ops, self.keys, self.shape
         n = len(insts)
-        if self.stack > 1:  # one task per stack of whole instances, at least two stacks per thread (even shares)
-            per = min(self.stack, max(1, -(-n // (2 * self.threads))))
+        if self.stack > 1:  # one task per stack of whole instances, STACKS_PER_THREAD stacks a thread at least
+            per = min(self.stack, max(1, -(-n // (STACKS_PER_THREAD * self.threads))))
             tasks = [(k, min(k + per, n), 0, nq) for k in range(0, n, per)]
         else:
             tasks = [(k, k + 1, lo, hi) for k in range(n) for lo, hi in self.blocks]
