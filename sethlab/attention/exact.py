@@ -250,6 +250,16 @@ class _GradientPass:
             return self.ops.asarray(inst.A1X / inst.d)
         return self.ops.asarray(np.multiply(inst.A1, lam) / inst.d)
 
+    def stacked_queries(self, insts: list):
+        """The query sides of several instances, one above the other; for X = λ_k·I with one A1 by two products
+        over the whole stack (the same numbers as `queries`, entry by entry)."""
+        A1, lams = insts[0].A1, [inst.X_scalar for inst in insts]
+        if None in lams or any(inst.A1 is not A1 for inst in insts):
+            return self.ops.vstack([self.queries(inst) for inst in insts])
+        Q = np.multiply(np.array(lams)[:, None, None], A1[None])
+        Q /= insts[0].d
+        return self.ops.asarray(Q.reshape(-1, A1.shape[1]))
+
     def p_block(self, Qs, E, parallel: bool = True, shifted: bool = True):
         """(p_I, c_I) for the query rows Qs (A1X/d) with residual targets E: the block of p = S∘q − diag(r)S
         and the residual block (ungrouped pass only)."""
@@ -434,20 +444,25 @@ class ExactGradient:
                                        shifted=shifted[k]) for k, inst in enumerate(insts)]
         A1 = [ops.asarray(inst.A1) for inst in insts]
         if self.stack > 1:
-            Qs = {k0: ops.vstack([g.queries(insts[k]) for k in range(k0, k1)]) if k1 - k0 > 1 else g.queries(insts[k0])
-                  for k0, k1, _, _ in tasks}
+            Qs = {k0: g.stacked_queries(insts[k0:k1]) if k1 - k0 > 1 else g.queries(insts[k0]) for k0, k1, _, _ in tasks}
         else:
             Qs = {k: g.queries(inst) for k, inst in enumerate(insts)}
 
+        one_A1 = all(a is A1[0] for a in A1)  # the quadrature's instances share A1: a stack's A1ᵀF in one call
+
         def block(k0, k1, lo, hi):
             """[(k, A1_Iᵀ F_I, ½Σc_I²)] for instances k0..k1−1 (stacked) or rows lo:hi of instance k0."""
-            if k1 - k0 > 1:
-                E, rows = self.E_stack[: (k1 - k0) * nq], [(k, (k - k0) * nq, (k - k0 + 1) * nq) for k in range(k0, k1)]
-            else:
-                E, rows = g.E[lo:hi], [(k0, 0, hi - lo)]
-            F, c = g.block(Qs[k0][lo:hi] if k1 - k0 == 1 else Qs[k0], E, parallel, shifted[k0])
-            return [(k, ops.matmul((A1[k][lo:hi] if k1 - k0 == 1 else A1[k]).T, F[a:b]),
-                     0.5 * ops.sum_all(c[a:b] * c[a:b])) for k, a, b in rows]
+            m = k1 - k0
+            if m == 1:
+                F, c = g.block(Qs[k0][lo:hi], g.E[lo:hi], parallel, shifted[k0])
+                return [(k0, ops.matmul(A1[k0][lo:hi].T, F), 0.5 * ops.sum_all(c * c))]
+            F, c = g.block(Qs[k0], self.E_stack[: m * nq], parallel, shifted[k0])
+            if one_A1:  # per instance: a length-nq product and a sum of its nq·dv squares, as below
+                Gs = ops.matmul(A1[k0].T, F.reshape(m, nq, d))
+                losses = (c * c).reshape(m, -1).sum(1)
+                return [(k0 + i, Gs[i], 0.5 * float(losses[i])) for i in range(m)]
+            return [(k, ops.matmul(A1[k].T, F[(k - k0) * nq : (k - k0 + 1) * nq]),
+                     0.5 * ops.sum_all(c[(k - k0) * nq : (k - k0 + 1) * nq] ** 2)) for k in range(k0, k1)]
 
         parts = [[None, 0.0, 0] for _ in insts]
         results = []

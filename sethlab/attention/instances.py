@@ -272,24 +272,24 @@ class GradientInstance:
         """This instance at another point X (a d×d matrix, or a number λ for X = λ·I): A1, A2, A3, E and Y are
         shared (they are read-only checked copies), X is checked, and what is computed from the others alone is
         computed once and shared. The quadrature's many X = λ·I calls are built this way (docs/quadrature.md)."""
+        shared = self.__dict__.get("_at_shared")
+        if shared is None:  # the arrays and what is computed from them alone, once: then shared by every instance
+            shared = {name: getattr(self, name) for name in ("A1", "A2", "A3", "E", "Y") + self.X_FREE}
+            shared["_eye"] = np.eye(self.d)
+            self.__dict__["_at_shared"] = shared
         d = self.d
-        lam = None
+        new = object.__new__(GradientInstance)
         if isinstance(X, (int, float, np.integer, np.floating)) and not isinstance(X, (bool, np.bool_)):
             lam = float(X)  # a number λ stands for X = λ·I
             _require(math.isfinite(lam), f"X: the scalar λ of X = λ·I must be finite, got {X!r}")
-            X = np.eye(d) * lam
+            X = shared["_eye"] * lam
             X.flags.writeable = False
+            new.__dict__["X_scalar"] = lam
         else:
             X = as_matrix(X, "X")
             _require(X.shape == (d, d), f"X: must be {d}x{d} (d = columns of A1), got {X.shape}")
-        new = object.__new__(GradientInstance)
-        for name in ("A1", "A2", "A3", "E", "Y"):
-            object.__setattr__(new, name, getattr(self, name))
-        object.__setattr__(new, "X", X)
-        for name in self.X_FREE:  # computed here once, then shared by every instance made from this one
-            new.__dict__[name] = getattr(self, name)
-        if lam is not None:
-            new.__dict__["X_scalar"] = lam
+        new.__dict__.update(shared)
+        new.__dict__["X"] = X
         return new
 
     def forward_instance(self) -> AttentionInstance:

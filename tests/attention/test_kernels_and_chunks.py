@@ -186,3 +186,14 @@ def test_worker_processes_adopt_the_kernel_choice(monkeypatch):
     assert ops._KERNEL_CHOICE == {"float32": {"choice": "numpy"}, "float64": {"choice": "torch"}}
     ops.adopt_kernel_choices({"float64": {"choice": "numpy"}})  # a choice made here is kept
     assert ops._KERNEL_CHOICE["float64"]["choice"] == "torch"
+
+
+def test_stacked_query_sides_are_the_single_ones_one_above_the_other():
+    target = ov_image(64)
+    g = exact._GradientPass(gradient_instance(target, 1.0), NumpyOps(threads=1), 8)
+    lams = [0.3, -1.7, 0.0, 1e-300, 2.5]
+    insts = [gradient_instance(target, lam) for lam in lams]
+    want = np.vstack([g.queries(inst) for inst in insts])
+    np.testing.assert_array_equal(g.stacked_queries(insts), want)
+    mixed = insts[:2] + [insts[2].at(np.diag(np.r_[np.ones(insts[2].d - 1), 2.0]))]  # not λI: the general path
+    np.testing.assert_array_equal(g.stacked_queries(mixed), np.vstack([g.queries(inst) for inst in mixed]))
