@@ -280,7 +280,10 @@ class GradientInstance:
         d = self.d
         new = object.__new__(GradientInstance)
         if isinstance(X, (int, float, np.integer, np.floating)) and not isinstance(X, (bool, np.bool_)):
-            lam = float(X)  # a number λ stands for X = λ·I
+            try:
+                lam = float(X)  # a number λ stands for X = λ·I
+            except OverflowError:  # an int beyond float64
+                lam = math.inf
             _require(math.isfinite(lam), f"X: the scalar λ of X = λ·I must be finite, got {X!r}")
             X = shared["_eye"] * lam
             X.flags.writeable = False

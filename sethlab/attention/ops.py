@@ -144,14 +144,15 @@ class NumpyOps:
             return
         pool = _pool(w - 1)
         shared = _SharedPass(fn, blocks)
-        with _single_threaded_blas():
+        with self.single_thread():
             helpers = [pool.submit(shared.work) for _ in range(w - 1)]
             try:
                 shared.work(consume)
             finally:
                 shared.stop()
-                for f in helpers:
-                    f.exception()  # wait: no task may outlive the BLAS limit or its buffers
+                for f in helpers:  # a helper still queued (the pool busy with another pass) is not waited for
+                    if not f.cancel():
+                        f.exception()  # wait: no task may outlive the BLAS limit or its buffers
             shared.finish(consume)
 
     def sum_chunk(self, rows: int, cols: int) -> int:
@@ -172,11 +173,21 @@ class NumpyOps:
         returns their name."""
         self.kernels = kernel_choice(self.dtype_name, scores)
         self._exp = _torch_exp if self.kernels == "torch" else _numpy_exp
+        if self.kernels == "torch":  # loaded now (an adopted choice too), so the passes hold its threads
+            torch_from_numpy(np.zeros(1))
         return self.kernels
 
     def single_thread(self):
-        """Context: numpy's BLAS at one thread (small products lose more to BLAS's threads than they gain)."""
-        return _single_threaded_blas()
+        """Context: numpy's BLAS (and torch's threads in this thread) at one thread, since small products lose more
+        to BLAS's threads than they gain; on torch's kernels in float32, torch's products held at full precision
+        (`_torch_precision_held`)."""
+        torch = sys.modules.get("torch") if self.kernels == "torch" and self.dtype_name == "float32" else None
+        if torch is None:
+            return _single_threaded_blas()
+        stack = contextlib.ExitStack()
+        stack.enter_context(_single_threaded_blas())
+        stack.enter_context(_torch_precision_held(torch))
+        return stack
 
     # elementwise passes over a b×nk block, in place (parallel=False inside a `map_blocks` task)
     def _rows(self, fn, *arrays, parallel: bool = True):
@@ -242,12 +253,9 @@ class NumpyOps:
         return None
 
     def full_precision(self):
-        """numpy's products are always in the working precision (docs/rounding.md, "Assumptions"); torch's
-        kernels (`kernel_choice`), where torch is loaded, are held to it as in `TorchOps.full_precision`."""
-        torch = sys.modules.get("torch")
-        if torch is None or not hasattr(torch, "get_float32_matmul_precision"):
-            return contextlib.nullcontext()
-        return _torch_full_precision(torch)
+        """numpy's products are always in the working precision (docs/rounding.md, "Assumptions"); torch's kernels
+        (`kernel_choice`) are held to it inside each pass (`single_thread`)."""
+        return contextlib.nullcontext()
 
 
 def _numpy_exp(blk) -> None:
@@ -315,7 +323,7 @@ def kernel_choice(dtype: str, scores: int) -> str:
                 except Exception:  # not installed, or an install that does not load: numpy's kernels
                     pass
                 else:
-                    with _single_threaded_blas():
+                    with _single_threaded_blas(), _torch_precision_held(sys.modules["torch"]):
                         times.update(numpy=_block_seconds("numpy", dtype), torch=_block_seconds("torch", dtype))
                     if times["numpy"] >= TORCH_KERNELS_GAIN * times["torch"]:
                         times["choice"] = "torch"
@@ -372,7 +380,7 @@ def _block_seconds(kernels: str, dtype: str, rows: int = 256, nk: int = 2048, d:
 
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
-_BLAS: dict = {"libs": None, "holders": 0, "saved": None, "torch": None}
+_BLAS: dict = {"libs": None, "holders": 0, "saved": None}
 _BLAS_LOCK = threading.Lock()
 
 
@@ -396,23 +404,32 @@ def _single_threaded_blas():
             _BLAS["saved"] = [(c, n) for c, n in saved if n is not None and n != 1]
             for c, _ in _BLAS["saved"]:
                 _as_blas_owner(lambda c=c: c.set_num_threads(1))
-            # torch's kernels (`kernel_choice`) run inside the pool's tasks too: its threads (OpenMP, MKL) as well
-            torch = sys.modules.get("torch")
-            _BLAS["torch"] = torch.get_num_threads() if torch is not None and hasattr(torch, "set_num_threads") else None
-            if _BLAS["torch"] not in (None, 1):
-                torch.set_num_threads(1)
         _BLAS["holders"] += 1
+    # torch's kernels (`kernel_choice`) run inside the passes too. Its thread count (OpenMP's, MKL's) belongs to
+    # each thread: this one's is held at one and given back here; the pool's threads hold theirs (`_SharedPass`)
+    mine = _torch_one_thread()
     try:
         yield
     finally:
+        if mine not in (None, 1):
+            sys.modules["torch"].set_num_threads(mine)
         with _BLAS_LOCK:
             _BLAS["holders"] -= 1
             if _BLAS["holders"] == 0:
                 for c, n in _BLAS["saved"]:
                     _as_blas_owner(lambda c=c, n=n: c.set_num_threads(n))
                 _BLAS["saved"] = None
-                if _BLAS["torch"] not in (None, 1):
-                    sys.modules["torch"].set_num_threads(_BLAS["torch"])
+
+
+def _torch_one_thread() -> int | None:
+    """Set this thread's torch thread count to one, where torch is loaded; its count before (None: no torch)."""
+    torch = sys.modules.get("torch")
+    if torch is None or not hasattr(torch, "set_num_threads"):
+        return None
+    n = torch.get_num_threads()
+    if n != 1:
+        torch.set_num_threads(1)
+    return n
 
 
 def _as_blas_owner(change):
@@ -490,6 +507,8 @@ class _SharedPass:
         """Run tasks until none is left; the caller passes `consume` and takes the ready results in order."""
         active = getattr(_TASK, "active", False)
         _TASK.active = True
+        if consume is None:  # a pool thread: sethlab's own, its torch count stays at one
+            _torch_one_thread()
         try:
             while (item := self._take()) is not None:
                 i, task = item
@@ -676,22 +695,72 @@ class TorchOps:
 
     def full_precision(self):
         """float32 products in float32 (no TF32, no bfloat16) inside sethlab's calls, as the bounds assume
-        (`_torch_full_precision`)."""
-        return _torch_full_precision(self.torch)
+        (`_torch_precision_held`)."""
+        return _torch_precision_held(self.torch)
+
+
+_PRECISION: dict = {"holders": 0, "saved": None}
+_PRECISION_LOCK = threading.Lock()
+# torch's newer per-backend settings (torch >= 2.9); "ieee" is full float32 there
+_FP32_SETTINGS = ("mkldnn.matmul", "cuda.matmul")
+
+
+def _fp32_settings(torch) -> list:
+    """The objects holding torch's newer per-backend float32 precision, where this torch has them."""
+    out = []
+    for path in _FP32_SETTINGS:
+        obj = torch.backends
+        for part in path.split("."):
+            obj = getattr(obj, part, None)
+        if obj is not None and hasattr(obj, "fp32_precision"):
+            out.append(obj)
+    return out
 
 
 @contextlib.contextmanager
-def _torch_full_precision(torch):
-    """torch.set_float32_matmul_precision("highest") for the duration of the call, then the caller's setting is
-    restored (docs/rounding.md, "Assumptions")."""
-    old = torch.get_float32_matmul_precision()
-    if old != "highest":
-        torch.set_float32_matmul_precision("highest")
+def _torch_precision_held(torch):
+    """float32 products at full precision while any sethlab call needs it, then the caller's setting restored
+    (docs/rounding.md, "Assumptions").
+
+    The setting is one per process: the first call in saves and sets it, the last one out restores it, so
+    concurrent calls never see another's restore. torch's newer per-backend settings are used where they
+    exist (a user who set them makes the legacy getter raise), else `set_float32_matmul_precision`."""
+    with _PRECISION_LOCK:
+        if _PRECISION["holders"] == 0:
+            settings = _fp32_settings(torch)
+            if settings:
+                saved = [(obj, obj.fp32_precision) for obj in settings]
+                for obj, value in saved:
+                    if value != "ieee":
+                        obj.fp32_precision = "ieee"
+            else:
+                saved = torch.get_float32_matmul_precision()
+                if saved != "highest":
+                    torch.set_float32_matmul_precision("highest")
+            _PRECISION["saved"] = saved
+        _PRECISION["holders"] += 1
     try:
         yield
     finally:
-        if old != "highest":
-            torch.set_float32_matmul_precision(old)
+        with _PRECISION_LOCK:
+            _PRECISION["holders"] -= 1
+            if _PRECISION["holders"] == 0:
+                saved = _PRECISION["saved"]
+                if isinstance(saved, list):
+                    for obj, value in saved:
+                        if obj.fp32_precision != value:
+                            obj.fp32_precision = value
+                elif saved != "highest":
+                    torch.set_float32_matmul_precision(saved)
+                _PRECISION["saved"] = None
+
+
+def torch_precision_is_full(torch) -> bool:
+    """Whether torch's float32 products are at full precision now (the setting `_torch_precision_held` holds)."""
+    settings = _fp32_settings(torch)
+    if settings:
+        return all(obj.fp32_precision == "ieee" for obj in settings)
+    return torch.get_float32_matmul_precision() == "highest"
 
 
 def get_ops(backend: str = "numpy", device=None, dtype=None):

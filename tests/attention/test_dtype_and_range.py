@@ -48,11 +48,13 @@ def test_float32_products_are_full_precision_inside_sethlab_and_restored_after(m
     real = torch.matmul
 
     def spy(*args, **kwargs):
-        seen.append(torch.get_float32_matmul_precision())
+        if args[0].dtype == torch.float32:  # float64 products have no lower-precision mode
+            seen.append(ops.torch_precision_is_full(torch))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(torch, "matmul", spy)
     from sethlab.attention import ops
+
+    monkeypatch.setattr(torch, "matmul", spy)
 
     monkeypatch.setattr(ops, "_TORCH", [])  # numpy's kernels bind torch.matmul afresh: the spy
     torch.set_float32_matmul_precision("medium")
@@ -60,7 +62,7 @@ def test_float32_products_are_full_precision_inside_sethlab_and_restored_after(m
         res = sa.attention(small_instance(), backend=backend, dtype="float32")
         assert np.abs(res.output - sa.attention(small_instance(), dtype="float64").output).max() <= res.error_bound
         assert torch.get_float32_matmul_precision() == "medium"
-        assert seen and set(seen) == {"highest"}
+        assert seen and all(seen)
     finally:
         torch.set_float32_matmul_precision("highest")
 

@@ -197,3 +197,104 @@ def test_stacked_query_sides_are_the_single_ones_one_above_the_other():
     np.testing.assert_array_equal(g.stacked_queries(insts), want)
     mixed = insts[:2] + [insts[2].at(np.diag(np.r_[np.ones(insts[2].d - 1), 2.0]))]  # not λI: the general path
     np.testing.assert_array_equal(g.stacked_queries(mixed), np.vstack([g.queries(inst) for inst in mixed]))
+
+
+def test_at_an_integer_beyond_float64_is_refused():
+    base = gradient_instance(ov_image(64), 1.0)
+    for big in (10**400, -(10**400)):
+        with pytest.raises(InvalidInstance, match="X: the scalar"):
+            base.at(big)
+
+
+def float32_instance(seed=0, n=600):
+    rng = np.random.default_rng(seed)
+    return sa.AttentionInstance(rng.normal(size=(n, 16)) * 3, rng.normal(size=(n, 16)) * 3, rng.normal(size=(n, 4)))
+
+
+def test_concurrent_float32_calls_keep_full_precision_and_restore_the_callers_setting(monkeypatch):
+    """A review found one call's restore lowering the precision under another call still running."""
+    torch = pytest.importorskip("torch")
+    from sethlab.attention import ops
+
+    monkeypatch.setenv("SETHLAB_KERNELS", "torch")
+    real, seen = torch.matmul, []
+
+    def spy(*args, **kwargs):
+        if args[0].dtype == torch.float32:
+            seen.append(ops.torch_precision_is_full(torch))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "matmul", spy)
+    monkeypatch.setattr(ops, "_TORCH", [])
+    inst = float32_instance()
+    ref = sa.attention(inst, dtype="float64").output
+    torch.set_float32_matmul_precision("medium")
+    errors = []
+
+    def run(backend):
+        for _ in range(6):
+            res = sa.attention(inst, backend=backend, dtype="float32")
+            if not np.abs(res.output - ref).max() <= res.error_bound:
+                errors.append(backend)
+
+    try:
+        threads = [threading.Thread(target=run, args=(b,)) for b in ("numpy", "torch", "numpy")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert torch.get_float32_matmul_precision() == "medium"
+    finally:
+        torch.set_float32_matmul_precision("highest")
+    assert errors == [] and seen and all(seen)
+
+
+@pytest.mark.parametrize("kernels", ["numpy", "torch"])
+def test_torchs_newer_precision_setting_is_held_and_given_back(monkeypatch, kernels):
+    """With torch's per-backend setting in use its legacy getter raises; a numpy call must not trip on it."""
+    torch = pytest.importorskip("torch")
+    from sethlab.attention import ops
+
+    if not ops._fp32_settings(torch):
+        pytest.skip("this torch has no per-backend float32 precision setting")
+    monkeypatch.setenv("SETHLAB_KERNELS", kernels)
+    inst = float32_instance(1, n=300)
+    ref = sa.attention(inst, dtype="float64").output
+    setting = torch.backends.mkldnn.matmul
+    before = setting.fp32_precision
+    setting.fp32_precision = "bf16"
+    try:
+        for backend in ("numpy", "torch"):
+            res = sa.attention(inst, backend=backend, dtype="float32")
+            assert np.abs(res.output - ref).max() <= res.error_bound
+            assert setting.fp32_precision == "bf16"
+    finally:
+        setting.fp32_precision = before
+        torch.set_float32_matmul_precision("highest")
+
+
+def test_a_callers_torch_thread_count_is_given_back_under_concurrent_calls(monkeypatch):
+    """torch's thread count belongs to each thread: the review found a user's thread left at one."""
+    torch = pytest.importorskip("torch")
+    monkeypatch.setenv("SETHLAB_KERNELS", "torch")
+    torch.set_num_threads(2)
+    target = ov_image()
+    insts = [gradient_instance(target, 0.1 * k) for k in range(1, 9)]
+    from sethlab.attention.api import PreparedGradient
+
+    prepared = PreparedGradient(insts[0])
+    stop = threading.Event()
+
+    def other():
+        while not stop.is_set():
+            sa.loss_gradient(gradient_instance(target, 0.3))
+
+    t = threading.Thread(target=other)
+    t.start()
+    try:
+        for _ in range(10):
+            list(prepared.many(insts))
+    finally:
+        stop.set()
+        t.join()
+    assert torch.get_num_threads() == 2
