@@ -336,7 +336,7 @@ class ExactGradient:
     through one pass, and instances too small to fill a block are stacked, `stack` to a block, so small
     instances keep every core busy. Each instance's contributions are summed in its block order, so a
     result does not depend on which thread ran which block; what is stacked with what is fixed by the
-    instances' positions and the memory plan, never by timing.
+    instances' positions, their number in the pass and the memory plan, never by timing.
     """
 
     def __init__(self, inst: GradientInstance, ops, block_size: int | None = None, memory_budget=None):

@@ -275,8 +275,7 @@ class GradientInstance:
         shared = self.__dict__.get("_at_shared")
         if shared is None:  # the arrays and what is computed from them alone, once: then shared by every instance
             shared = {name: getattr(self, name) for name in ("A1", "A2", "A3", "E", "Y") + self.X_FREE}
-            shared["_eye"] = np.eye(self.d)
-            self.__dict__["_at_shared"] = shared
+            self.__dict__["_at_shared"], self.__dict__["_at_eye"] = shared, np.eye(self.d)
         d = self.d
         new = object.__new__(GradientInstance)
         if isinstance(X, (int, float, np.integer, np.floating)) and not isinstance(X, (bool, np.bool_)):
@@ -285,7 +284,7 @@ class GradientInstance:
             except OverflowError:  # an int beyond float64
                 lam = math.inf
             _require(math.isfinite(lam), f"X: the scalar λ of X = λ·I must be finite, got {X!r}")
-            X = shared["_eye"] * lam
+            X = self.__dict__["_at_eye"] * lam
             X.flags.writeable = False
             new.__dict__["X_scalar"] = lam
         else:

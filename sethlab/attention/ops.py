@@ -345,8 +345,9 @@ def adopt_kernel_choices(choices: dict) -> None:
 
 
 def _block_seconds(kernels: str, dtype: str, rows: int = 256, nk: int = 2048, d: int = 24) -> float:
-    """Seconds (best of 5, one thread) of one engine block with these kernels: the scores product, exp and
-    the product over the keys, in chunks as the engine would take them."""
+    """Seconds (best of 5) of one engine block with these kernels: the scores product, exp and the product over
+    the keys, in chunks as the engine would take them. `kernel_choice` calls it with BLAS and this thread's
+    torch held at one thread (`_single_threaded_blas`), as in a pass."""
     rng = np.random.default_rng(0)
     dt = _DTYPES[dtype]
     Q, Kt = rng.random((rows, d)).astype(dt) / d, rng.random((d, nk)).astype(dt)
@@ -354,28 +355,21 @@ def _block_seconds(kernels: str, dtype: str, rows: int = 256, nk: int = 2048, d:
     P, U, tmp = np.empty((rows, nk), dt), np.empty((rows, d + 1), dt), np.empty((rows, d + 1), dt)
     if kernels == "torch":
         exp, chunk = _torch_exp, EXACT_SUM_CHUNK
-        torch = sys.modules["torch"]
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # one thread, as in a pass
 
         def mm(a, b, out):
             _torch_matmul(a, b, out)
     else:
         exp, chunk, mm = _numpy_exp, small_product_chunk(rows, d + 1), np.matmul
     best = float("inf")
-    try:
-        for _ in range(5):
-            t0 = time.perf_counter()
-            mm(Q, Kt, out=P)
-            exp(P)
-            mm(P[:, :chunk], A[:chunk], out=U)
-            for lo in range(chunk, nk, chunk):
-                mm(P[:, lo : lo + chunk], A[lo : lo + chunk], out=tmp)
-                U += tmp
-            best = min(best, time.perf_counter() - t0)
-    finally:
-        if kernels == "torch":
-            torch.set_num_threads(threads)
+    for _ in range(5):
+        t0 = time.perf_counter()
+        mm(Q, Kt, out=P)
+        exp(P)
+        mm(P[:, :chunk], A[:chunk], out=U)
+        for lo in range(chunk, nk, chunk):
+            mm(P[:, lo : lo + chunk], A[lo : lo + chunk], out=tmp)
+            U += tmp
+        best = min(best, time.perf_counter() - t0)
     return best
 
 
